@@ -1,0 +1,159 @@
+"""Typed events: the one stream that every front end, the telemetry and the session file consume.
+
+The agent never prints. It emits these events to listeners (callables taking one event), so the
+JSONL output, the REPL screen, the logs and a resumed session can never disagree about what happened.
+Every event turns into a plain dict with `to_dict()` (used by telemetry and session files) and back
+with `from_dict()` (used by resume).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, ClassVar
+
+
+@dataclass
+class Event:
+    kind: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["event"] = self.kind
+        return data
+
+
+@dataclass
+class TurnStarted(Event):
+    kind: ClassVar[str] = "turn_started"
+    prompt: str = ""
+    attempt: int = 1
+
+
+@dataclass
+class Reasoning(Event):
+    kind: ClassVar[str] = "reasoning"
+    text: str = ""
+
+
+@dataclass
+class AgentMessage(Event):
+    kind: ClassVar[str] = "agent_message"
+    text: str = ""
+
+
+@dataclass
+class ToolCall(Event):
+    """A call the model asked for. `error` is set when it could not be understood (bad JSON, unknown
+    shape); such a call is answered with an error result instead of being run."""
+
+    kind: ClassVar[str] = "tool_call"
+    call_id: str = ""
+    name: str = ""
+    arguments: dict[str, Any] | None = None
+    error: str | None = None
+    recovered: bool = False  # came from a leaked harmony envelope rather than structured tool_calls
+
+
+@dataclass
+class ToolResult(Event):
+    """What a tool answered. `output` is exactly what the model sees; `metadata` carries the facts
+    front ends show (exit_code, duration_seconds, command, peak_rss_kb, ...)."""
+
+    kind: ClassVar[str] = "tool_result"
+    call_id: str = ""
+    name: str = ""
+    output: str = ""
+    ok: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FileChange(Event):
+    """One applied (or failed) patch. `changes` is [{"path": str, "kind": "add"|"delete"|"update"}]."""
+
+    kind: ClassVar[str] = "file_change"
+    call_id: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "completed"  # or "failed"
+    diff: str = ""
+
+
+@dataclass
+class PlanUpdate(Event):
+    kind: ClassVar[str] = "plan_update"
+    call_id: str = ""
+    plan: list[dict[str, str]] = field(default_factory=list)
+    explanation: str | None = None
+
+
+@dataclass
+class Usage(Event):
+    kind: ClassVar[str] = "usage"
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    latency_seconds: float = 0.0
+
+
+@dataclass
+class Retry(Event):
+    """A fallback turn or a failed request that will be tried again after `wait_seconds`."""
+
+    kind: ClassVar[str] = "retry"
+    attempt: int = 1
+    max_attempts: int = 1
+    wait_seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass
+class RetryOutcome(Event):
+    """How a retried task ended, for the telemetry's recovery rate."""
+
+    kind: ClassVar[str] = "retry_outcome"
+    attempts: int = 1
+    recovered: bool = False
+
+
+@dataclass
+class Error(Event):
+    kind: ClassVar[str] = "error"
+    message: str = ""
+
+
+@dataclass
+class TurnCompleted(Event):
+    kind: ClassVar[str] = "turn_completed"
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass
+class TurnFailed(Event):
+    kind: ClassVar[str] = "turn_failed"
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, ToolResult, FileChange, PlanUpdate,
+                Usage, Retry, RetryOutcome, Error, TurnCompleted, TurnFailed)
+}
+
+
+def from_dict(data: dict[str, Any]) -> Event | None:
+    """Rebuild an event written by `to_dict`; None for an unknown or damaged record."""
+    cls = EVENT_TYPES.get(str(data.get("event")))
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError:
+        return None
+
+
+Listener = Callable[[Event], None]
