@@ -1,0 +1,226 @@
+"""The disk side of apply_patch: confinement, reading text files, and an all-or-nothing commit.
+
+Confinement: a path from a patch resolves against the workspace root and, unless the sandbox is
+danger-full-access, must stay inside it: no absolute paths, no `..` that climbs out, and no symlink
+(on the file or any folder above it) that leads out. Checks use `os.path.realpath`, so they follow
+what the kernel would follow when writing.
+
+Commit: every new content is first written to a temporary file beside its target (same folder, so
+the final `os.replace` is an atomic rename on the same filesystem). Only when all of them are on
+disk are they renamed into place, then deletions are done. If anything fails in that last phase,
+the files already replaced are restored from the original bytes held in memory, so an error never
+leaves half a patch applied. (A power cut in the middle of the rename phase, a window of a few
+system calls, can leave a subset renamed; nothing is ever left truncated, and temporary files are
+named `.NAME.apply_patch.tmp*` so they are easy to spot.)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+# Files larger than this are refused (read and written): patching them needs several copies in
+# memory, and a router has 128 MB of RAM. Source files are far smaller; bigger ones are usually
+# generated or data files that a patch should not touch.
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+# How much of a file is inspected for NUL bytes when deciding that it is binary.
+BINARY_SNIFF_BYTES = 8192
+
+
+class FsError(Exception):
+    """A confinement or file problem; the message names the path and is written for the model."""
+
+
+def resolve(root: str, path: str, allow_outside: bool) -> str:
+    """Absolute, normalised target of `path` (as written in the patch) under `root`.
+
+    Raises FsError for paths that leave the workspace, unless `allow_outside`."""
+    if "\0" in path:
+        raise FsError(f"{path!r}: the path contains a NUL byte")
+    expanded = os.path.expanduser(path) if allow_outside else path
+    if os.path.isabs(expanded) and not allow_outside:
+        raise FsError(f"{path}: absolute paths are not allowed; use a path relative to the "
+                      f"workspace root {root}")
+    full = os.path.normpath(os.path.join(root, expanded))
+    if not allow_outside:
+        if not _inside(full, root):
+            raise FsError(f"{path}: the path leads outside the workspace root {root}")
+        real = os.path.realpath(full)  # follows links on the file and its folders, dangling too
+        if not _inside(real, root):
+            raise FsError(f"{path}: a symlink on this path leads outside the workspace root "
+                          f"{root} (to {real})")
+    return full
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def read_text(full: str, shown: str) -> tuple[bytes, str]:
+    """(raw bytes, decoded text) of an existing regular text file. Refuses folders, special files,
+    files over MAX_FILE_BYTES, binary files and files that are not UTF-8, with a clear message."""
+    data = read_bytes(full, shown)
+    return data, decode_text(data, shown)
+
+
+def read_bytes(full: str, shown: str) -> bytes:
+    """Bytes of an existing regular file no larger than MAX_FILE_BYTES."""
+    try:
+        info = os.stat(full)
+    except FileNotFoundError:
+        raise FsError(f"{shown}: the file does not exist") from None
+    except OSError as exc:
+        raise FsError(f"{shown}: cannot read the file ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FsError(f"{shown}: is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise FsError(f"{shown}: is not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise FsError(f"{shown}: the file is {info.st_size} bytes, over the {MAX_FILE_BYTES} byte limit "
+                      "for apply_patch; edit it another way (for example with a script through shell)")
+    try:
+        with open(full, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise FsError(f"{shown}: cannot read the file ({exc.strerror})") from None
+    return data
+
+
+def decode_text(data: bytes, shown: str) -> str:
+    """UTF-8 text of `data`, refusing binary content (a NUL byte near the start, or invalid UTF-8)."""
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        raise FsError(f"{shown}: is a binary file; apply_patch only edits text files")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FsError(f"{shown}: is not UTF-8 text (binary or another encoding); apply_patch only "
+                      "edits UTF-8 text files") from None
+
+
+def check_writable_target(full: str, shown: str) -> None:
+    """Refuse to create or replace something that is not a regular file (a folder, a device...)."""
+    try:
+        info = os.lstat(full)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise FsError(f"{shown}: cannot inspect the path ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode) or (stat.S_ISLNK(info.st_mode) and os.path.isdir(full)):
+        raise FsError(f"{shown}: is a directory, not a file")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
+        raise FsError(f"{shown}: is not a regular file")
+
+
+def _mode_of(path: str) -> int | None:
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return None
+
+
+class Commit:
+    """Writes a set of final file states all or nothing.
+
+    `writes` maps absolute path -> new bytes; `deletes` lists absolute paths to remove; `originals`
+    maps every touched path that existed -> its bytes before the patch (for rollback)."""
+
+    def __init__(self, writes: dict[str, bytes], deletes: list[str], originals: dict[str, bytes]):
+        self.writes = writes
+        self.deletes = deletes
+        self.originals = originals
+        self._temps: dict[str, str] = {}
+        self._made_dirs: list[str] = []
+        self._done: list[str] = []
+
+    def run(self) -> None:
+        try:
+            for path, data in self.writes.items():
+                self._temps[path] = self._write_temp(path, data)
+            for path in self.writes:
+                os.replace(self._temps.pop(path), _write_target(path))
+                self._done.append(path)
+            for path in self.deletes:
+                os.unlink(path)
+                self._done.append(path)
+        except OSError as exc:
+            self._rollback()
+            name = exc.filename or ""
+            raise FsError(f"writing {name} failed ({exc.strerror or exc}); "
+                          "no file was changed") from None
+
+    def _write_temp(self, path: str, data: bytes) -> str:
+        target = _write_target(path)
+        folder = os.path.dirname(target)
+        self._make_dirs(folder)
+        mode = _mode_of(target)
+        base = os.path.join(folder, "." + os.path.basename(target) + ".apply_patch.tmp")
+        for n in range(100):
+            tmp = base if n == 0 else f"{base}{n}"
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else 0o600)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise OSError(17, "cannot create a temporary file", base)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
+        except BaseException:
+            _silent_unlink(tmp)
+            raise
+        return tmp
+
+    def _make_dirs(self, folder: str) -> None:
+        """Create missing folders, remembering them so that a rollback removes them again."""
+        missing = []
+        while folder and not os.path.isdir(folder):
+            missing.append(folder)
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                break
+            folder = parent
+        for path in reversed(missing):
+            os.mkdir(path)
+            self._made_dirs.append(path)
+
+    def _rollback(self) -> None:
+        for tmp in self._temps.values():
+            _silent_unlink(tmp)
+        for path in reversed(self._done):
+            original = self.originals.get(path)
+            if original is None:
+                _silent_unlink(_write_target(path))
+            else:
+                _restore(path, original)
+        for folder in reversed(self._made_dirs):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+
+
+def _write_target(path: str) -> str:
+    """Where writing `path` lands: through a symlink to its (already confined) target, so that a
+    link inside the workspace stays a link."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def _restore(path: str, data: bytes) -> None:
+    try:
+        with open(_write_target(path), "wb") as fh:
+            fh.write(data)
+    except OSError:
+        pass
+
+
+def _silent_unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
