@@ -39,6 +39,7 @@ class Reasoning(Event):
 class AgentMessage(Event):
     kind: ClassVar[str] = "agent_message"
     text: str = ""
+    final: bool = False  # the turn's answer, as opposed to a preamble before tool calls
 
 
 @dataclass
@@ -52,6 +53,16 @@ class ToolCall(Event):
     arguments: dict[str, Any] | None = None
     error: str | None = None
     recovered: bool = False  # came from a leaked harmony envelope rather than structured tool_calls
+
+
+@dataclass
+class CommandStarted(Event):
+    """A shell command is about to run (front ends show it before its possibly long run)."""
+
+    kind: ClassVar[str] = "command_started"
+    call_id: str = ""
+    command: str = ""
+    cwd: str = ""
 
 
 @dataclass
@@ -139,7 +150,7 @@ class TurnFailed(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, ToolResult, FileChange, PlanUpdate,
+    for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange, PlanUpdate,
                 Usage, Retry, RetryOutcome, Error, TurnCompleted, TurnFailed)
 }
 
@@ -157,3 +168,27 @@ def from_dict(data: dict[str, Any]) -> Event | None:
 
 
 Listener = Callable[[Event], None]
+
+
+class Bus:
+    """Hands each event to every listener. A listener that breaks (a closed pipe, a full disk) is
+    dropped with one warning; the agent and the other listeners carry on."""
+
+    def __init__(self, *listeners: Listener):
+        self.listeners: list[Listener] = [listener for listener in listeners if listener]
+
+    def add(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def __call__(self, event: Event) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a front end must not kill the agent
+                self.listeners.remove(listener)
+                import sys
+
+                print(f"codex-lite: warning: {getattr(listener, '__qualname__', listener)!s} stopped: "
+                      f"{exc}", file=sys.stderr)

@@ -1,0 +1,162 @@
+"""The turn loop: history -> model -> events -> tools -> history, until the model answers.
+
+A turn ends with an assistant message. A *fallback* turn (reasoning only, or text that was all
+envelope debris) is retried: when no tool ran in that attempt its partial transcript is dropped and
+the prompt is sent again; when tools did run, the files have changed, so the history is kept and a
+short nudge asks for the final answer instead of redoing the work. The agent never prints: it emits
+events, and front ends, telemetry and session files listen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from codex_lite import events as ev
+from codex_lite.answer import Answer, parse_answer
+from codex_lite.client import Client, ModelError
+from codex_lite.tools.toolbox import ToolBox
+
+NUDGE = ("Continue from where you stopped. The tool results above are real and the files have "
+         "changed accordingly; do not redo that work. Finish the task and give your final answer.")
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 5
+    wait_seconds: float = 30.0
+
+
+@dataclass
+class TurnResult:
+    ok: bool
+    text: str = ""       # the final assistant message when ok
+    error: str = ""      # why it failed otherwise
+
+
+class _Fallback(Exception):
+    def __init__(self, reason: str, tools_ran: bool):
+        super().__init__(reason)
+        self.reason, self.tools_ran = reason, tools_ran
+
+
+class TooManyRounds(Exception):
+    pass
+
+
+class Agent:
+    def __init__(self, client: Client, tools: ToolBox, model: str, emit: Callable[[ev.Event], None],
+                 instructions: str = "", reasoning_effort: str | None = None,
+                 retry: RetryPolicy | None = None, max_tool_rounds: int = 200,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.client, self.tools, self.model, self.emit = client, tools, model, emit
+        self.reasoning_effort = reasoning_effort
+        self.retry = retry or RetryPolicy()
+        self.max_tool_rounds = max_tool_rounds
+        self.sleep = sleep
+        self.history: list[dict[str, Any]] = [{"role": "system", "content": instructions}] \
+            if instructions else []
+
+    def run(self, prompt: str) -> TurnResult:
+        """One user turn, with the fallback-retry loop around it."""
+        self.emit(ev.TurnStarted(prompt=prompt))
+        self._usage = ev.TurnCompleted()
+        kept_tool_work = False
+        for attempt in range(1, self.retry.max_attempts + 1):
+            mark = len(self.history)
+            self.history.append({"role": "user", "content": NUDGE if kept_tool_work else prompt})
+            try:
+                text = self._attempt()
+            except _Fallback as fb:
+                if fb.tools_ran:
+                    kept_tool_work = True
+                else:
+                    del self.history[mark:]
+                if attempt < self.retry.max_attempts:
+                    self.emit(ev.Retry(attempt=attempt, max_attempts=self.retry.max_attempts,
+                                       wait_seconds=self.retry.wait_seconds, reason=fb.reason))
+                    self.sleep(self.retry.wait_seconds)
+                continue
+            except ModelError as exc:
+                return self._fail(str(exc), attempt)
+            except TooManyRounds as exc:
+                return self._fail(str(exc), attempt)
+            except KeyboardInterrupt:
+                self._close_dangling_calls("interrupted by the user")
+                self.emit(ev.TurnFailed(message="interrupted"))
+                raise
+            if attempt > 1:
+                self.emit(ev.RetryOutcome(attempts=attempt, recovered=True))
+            self.emit(self._usage)
+            return TurnResult(True, text=text)
+        self.emit(ev.RetryOutcome(attempts=self.retry.max_attempts, recovered=False))
+        return self._fail(f"the model gave no final answer after {self.retry.max_attempts} attempts "
+                          "(only reasoning or unusable output)", None)
+
+    def _fail(self, message: str, attempt: int | None) -> TurnResult:
+        if attempt and attempt > 1:
+            self.emit(ev.RetryOutcome(attempts=attempt, recovered=False))
+        self.emit(ev.TurnFailed(message=message))
+        return TurnResult(False, error=message)
+
+    def _attempt(self) -> str:
+        """Request, run tools, repeat until a final message; raises _Fallback when the model ends
+        with nothing to show."""
+        tools_ran = False
+        for _ in range(self.max_tool_rounds + 1):
+            answer = self._ask_model()
+            self.history.append(answer.history_message)
+            if answer.text.strip():
+                self.emit(ev.AgentMessage(text=answer.text, final=answer.is_final))
+            if answer.is_final:
+                return answer.text
+            if not answer.calls:
+                raise _Fallback("reasoning only" if answer.reasoning.strip() else "empty answer",
+                                tools_ran)
+            self._run_calls(answer)
+            tools_ran = True
+        raise TooManyRounds(f"stopped after {self.max_tool_rounds} tool round trips without a final "
+                            "answer (raise [agent] max_tool_rounds in config.toml to allow more)")
+
+    def _ask_model(self) -> Answer:
+        def on_retry(attempt: int, wait: float, reason: str) -> None:
+            self.emit(ev.Retry(attempt=attempt, max_attempts=self.client.provider.request_max_retries + 1,
+                               wait_seconds=round(wait, 3), reason=reason))
+
+        started = time.monotonic()
+        raw = self.client.chat(self.model, self.history, self.tools.specs, self.reasoning_effort,
+                               on_retry=on_retry)
+        answer = parse_answer(raw, time.monotonic() - started)
+        self._add_usage(answer.usage)
+        self.emit(answer.usage)
+        if answer.reasoning.strip():
+            self.emit(ev.Reasoning(text=answer.reasoning))
+        return answer
+
+    def _add_usage(self, usage: ev.Usage) -> None:
+        for name in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"):
+            setattr(self._usage, name, getattr(self._usage, name) + getattr(usage, name))
+
+    def _run_calls(self, answer: Answer) -> None:
+        """Run every call of one message; all results follow the assistant message, in order."""
+        for call in answer.calls:
+            self.emit(ev.ToolCall(call_id=call.call_id, name=call.name, arguments=call.arguments,
+                                  error=call.error, recovered=call.recovered))
+            if call.error:
+                output = f"error: could not use this {call.name or 'tool'} call: {call.error}"
+                self.emit(ev.ToolResult(call_id=call.call_id, name=call.name, output=output, ok=False))
+            else:
+                output = self.tools.run(call.call_id, call.name, call.arguments or {})
+            self.history.append({"role": "tool", "tool_call_id": call.call_id, "content": output})
+
+    def _close_dangling_calls(self, reason: str) -> None:
+        """After an interrupt, answer calls left without a result so the history stays valid."""
+        answered = {m.get("tool_call_id") for m in self.history if m.get("role") == "tool"}
+        for msg in list(self.history):
+            for call in msg.get("tool_calls") or []:
+                if call["id"] not in answered:
+                    self.history.append({"role": "tool", "tool_call_id": call["id"],
+                                         "content": json.dumps({"output": reason,
+                                                                "metadata": {"exit_code": 130}})})

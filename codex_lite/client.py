@@ -1,0 +1,209 @@
+"""Blocking, non-streaming chat completions over urllib3.
+
+One request at a time, the whole JSON answer at once: that is what made the Rust patchset stable
+behind LiteLLM, and it keeps the agent single-threaded. Transient failures (429, 5xx, refused or
+dropped connections) are retried with capped exponential backoff and jitter, honouring Retry-After.
+Anything else is a ModelError whose message says which URL, which status and what the server said,
+and never contains the API key.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+
+import urllib3
+
+from codex_lite.config import Provider
+
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 30.0
+RETRY_AFTER_CAP_SECONDS = 300.0
+
+
+class ModelError(Exception):
+    """A request that failed for good; the message is meant for the user as it is."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class Client:
+    def __init__(self, provider: Provider, sleep: Callable[[float], None] = time.sleep):
+        self.provider = provider
+        self.sleep = sleep
+        self.http = urllib3.PoolManager(
+            retries=False,
+            timeout=urllib3.Timeout(connect=provider.connect_timeout_seconds,
+                                    read=provider.request_timeout_seconds),
+        )
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def chat(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+             reasoning_effort: str | None = None,
+             on_retry: Callable[[int, float, str], None] | None = None) -> dict[str, Any]:
+        """POST /chat/completions with stream=false; the parsed JSON answer."""
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": False}
+        if tools:
+            body["tools"] = tools
+            body["tool_choice"] = "auto"
+        if reasoning_effort and reasoning_effort != "none":
+            body["reasoning_effort"] = reasoning_effort
+        answer = self._request("POST", self.provider.base_url + "/chat/completions", body, on_retry)
+        if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list) \
+                or not answer["choices"]:
+            raise ModelError(f"{self.provider.base_url}/chat/completions answered without choices: "
+                             f"{_short(json.dumps(answer)[:300])}")
+        return answer
+
+    def list_models(self) -> list[str]:
+        """Model names, asking LiteLLM's richer endpoints first, then the OpenAI one."""
+        root = self.provider.root_url
+        urls = [self.provider.base_url + "/models"]
+        if self.provider.is_litellm:
+            urls = [root + "/model_group/info", root + "/model/info", root + "/v1/models"]
+        last: ModelError | None = None
+        for url in urls:
+            try:
+                names = _model_names(self._request("GET", url, None, None, retries=0))
+            except ModelError as exc:
+                if exc.status in (401, 403):
+                    raise
+                last = exc
+                continue
+            if names:
+                return names
+        if last:
+            raise last
+        return []
+
+    def _request(self, method: str, url: str, body: dict[str, Any] | None,
+                 on_retry: Callable[[int, float, str], None] | None, retries: int | None = None) -> Any:
+        retries = self.provider.request_max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(method, url, body)
+            except _Transient as exc:
+                if attempt > retries:
+                    raise ModelError(f"{exc.message} (gave up after {attempt} attempts)", exc.status) \
+                        from None
+                wait = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
+                if on_retry:
+                    on_retry(attempt, wait, exc.message)
+                self.sleep(wait)
+
+    def _once(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
+        try:
+            return self._send(method, url, body)
+        except (_Transient, ModelError) as exc:
+            key = self.provider.api_key
+            if key and len(key) >= 4:  # some proxies echo the key they refused
+                exc.args = tuple(str(a).replace(key, "***") for a in exc.args)
+                if isinstance(exc, _Transient):
+                    exc.message = exc.message.replace(key, "***")
+            raise
+
+    def _send(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
+        headers = {"Content-Type": "application/json", **self.provider.http_headers}
+        if self.provider.api_key:
+            headers["Authorization"] = f"Bearer {self.provider.api_key}"
+        full_url = url
+        if self.provider.query_params:
+            from urllib.parse import urlencode
+
+            full_url += ("&" if "?" in url else "?") + urlencode(self.provider.query_params)
+        payload = json.dumps(body).encode() if body is not None else None
+        try:
+            resp = self.http.request(method, full_url, body=payload, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _Transient(f"cannot reach {url}: {_reason(exc)}") from None
+        if resp.status == 429 or resp.status >= 500:
+            raise _Transient(f"{url} answered {resp.status}: {_server_message(resp.data)}", resp.status,
+                             _retry_after(resp.headers.get("Retry-After")))
+        if resp.status >= 400:
+            hint = " (check the API key)" if resp.status in (401, 403) else ""
+            raise ModelError(f"{url} answered {resp.status}{hint}: {_server_message(resp.data)}",
+                             resp.status)
+        try:
+            return json.loads(resp.data)
+        except ValueError:
+            raise ModelError(f"{url} answered {resp.status} with something that is not JSON: "
+                             f"{_server_message(resp.data)}", resp.status) from None
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.message, self.status, self.retry_after = message, status, retry_after
+
+
+def _backoff(attempt: int) -> float:
+    """Capped exponential backoff with full jitter in the upper half."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
+
+
+def _reason(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    text = str(reason)
+    if "Connection refused" in text:
+        return "connection refused (is the proxy running?)"
+    if "timed out" in text.lower():
+        return "timed out"
+    return _short(text)
+
+
+def _server_message(data: bytes) -> str:
+    """What the server said, in one short line: the JSON error message, or an HTML page's title."""
+    text = data.decode("utf-8", "replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        err = parsed.get("error", parsed)
+        msg = err.get("message") if isinstance(err, dict) else err
+        if msg is None and isinstance(err, dict):
+            msg = err.get("detail") or parsed.get("detail")
+        return _short(str(msg if msg is not None else text))
+    if "<html" in text[:500].lower() or "<!doctype" in text[:100].lower():
+        title = re.search(r"<title>([^<]{0,200})</title>", text[:5000], re.I)
+        return "an HTML error page" + (f" ({_short(title.group(1))})" if title else "")
+    return _short(text) or "(empty body)"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _model_names(answer: Any) -> list[str]:
+    data = answer.get("data") if isinstance(answer, dict) else None
+    names: list[str] = []
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict):
+            name = item.get("model_group") or item.get("model_name") or item.get("id")
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    return names

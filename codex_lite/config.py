@@ -1,0 +1,267 @@
+"""Configuration: `$CODEX_HOME/config.toml`, profiles, `-c key=value` overrides and the environment.
+
+Keys that Codex users know keep Codex's names and meanings; our own sections ([retry], [shell],
+[agent], [telemetry]) sit beside them. Every key is declared in SCHEMA, so an unknown key or a wrong
+type is one clear line naming the file and the key, never a traceback. Precedence, lowest first:
+built-in defaults, the environment (LITELLM_BASE_URL), config.toml, the chosen profile, -c flags,
+command-line options such as -m.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_PROVIDER = "litellm"
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
+APPROVAL_POLICIES = ("untrusted", "on-request", "on-failure", "never")
+SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
+
+
+class ConfigError(Exception):
+    """A user mistake in the configuration; the message is shown as one line."""
+
+
+class Number:
+    """Schema marker: an int or a float (but not a bool)."""
+
+
+class StrTable:
+    """Schema marker: a table whose values are all strings (http_headers, query_params)."""
+
+
+@dataclass(frozen=True)
+class Enum:
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableOf:
+    """A table of named sub-tables that all follow `schema` ([model_providers.<id>], [profiles.<n>])."""
+
+    schema: dict[str, Any]
+
+
+PROVIDER_SCHEMA: dict[str, Any] = {
+    "name": str, "base_url": str, "env_key": str, "api_key": str, "wire_api": str,
+    "http_headers": StrTable, "query_params": StrTable, "request_max_retries": int,
+    "request_timeout_seconds": Number, "connect_timeout_seconds": Number,
+}
+PROFILE_SCHEMA: dict[str, Any] = {
+    "model": str, "model_provider": str, "model_reasoning_effort": Enum(REASONING_EFFORTS),
+    "approval_policy": Enum(APPROVAL_POLICIES), "sandbox_mode": Enum(SANDBOX_MODES),
+}
+SCHEMA: dict[str, Any] = {
+    **PROFILE_SCHEMA,
+    "profile": str,
+    "model_context_window": int,
+    "project_doc_max_bytes": int,
+    "model_providers": TableOf(PROVIDER_SCHEMA),
+    "profiles": TableOf(PROFILE_SCHEMA),
+    "retry": {"max_attempts": int, "wait_seconds": Number},
+    "agent": {"max_tool_rounds": int},
+    "shell": {"timeout_ms": int, "max_output_bytes": int, "memory_limit_mb": int, "nice": int},
+    "telemetry": {"enabled": bool, "dir": str, "max_total_bytes": int, "ring_buffer_bytes": int,
+                  "debug_trace": bool, "session_usage": bool, "log_prompts": bool},
+}
+
+
+@dataclass
+class Provider:
+    id: str
+    base_url: str
+    api_key: str | None = None
+    env_key: str | None = None
+    http_headers: dict[str, str] = field(default_factory=dict)
+    query_params: dict[str, str] = field(default_factory=dict)
+    request_max_retries: int = 4
+    request_timeout_seconds: float = 600.0
+    connect_timeout_seconds: float = 10.0
+    is_litellm: bool = False
+
+    @property
+    def root_url(self) -> str:
+        """The server root, where LiteLLM answers /model_group/info and /model/info."""
+        url = self.base_url.rstrip("/")
+        return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+@dataclass
+class Config:
+    codex_home: str
+    path: str
+    model: str | None
+    provider: Provider
+    reasoning_effort: str | None = None
+    approval_policy: str = "on-request"
+    sandbox_mode: str = "workspace-write"
+    model_context_window: int | None = None
+    project_doc_max_bytes: int = 32 * 1024
+    retry_max_attempts: int = 5
+    retry_wait_seconds: float = 30.0
+    max_tool_rounds: int = 200
+    shell: dict[str, Any] = field(default_factory=dict)
+    telemetry: dict[str, Any] = field(default_factory=dict)
+    profile: str | None = None
+    file_exists: bool = False
+
+
+def codex_home(env: dict[str, str] | None = None) -> str:
+    env = os.environ if env is None else env
+    return os.path.expanduser(env.get("CODEX_HOME") or "~/.codex-lite")
+
+
+def normalize_litellm_url(url: str) -> str:
+    """LiteLLM's base URL with exactly one trailing /v1, whether the user wrote it or not."""
+    url = url.strip().rstrip("/")
+    return url if url.endswith("/v1") else url + "/v1"
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    """The parsed file, {} when it does not exist; a ConfigError naming file and line otherwise."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`-c key.sub=value`: the value is TOML when it parses as TOML, a plain string otherwise."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"-c {text!r}: expected key=value")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return [part.strip() for part in key.strip().split(".")], value
+
+
+def validate(data: dict[str, Any], schema: dict[str, Any], source: str, prefix: str = "") -> None:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key not in schema:
+            raise ConfigError(f"{source}: unknown key '{name}'")
+        _check(value, schema[key], source, name)
+
+
+def _check(value: Any, spec: Any, source: str, name: str) -> None:
+    if isinstance(spec, dict):
+        _expect(isinstance(value, dict), source, name, "a table", value)
+        validate(value, spec, source, name + ".")
+    elif isinstance(spec, TableOf):
+        _expect(isinstance(value, dict), source, name, "a table", value)
+        for sub, table in value.items():
+            _expect(isinstance(table, dict), source, f"{name}.{sub}", "a table", table)
+            validate(table, spec.schema, source, f"{name}.{sub}.")
+    elif isinstance(spec, Enum):
+        _expect(value in spec.choices, source, name, "one of " + ", ".join(spec.choices), value)
+    elif spec is StrTable:
+        _expect(isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+                source, name, "a table of strings", value)
+    elif spec is Number:
+        _expect(isinstance(value, (int, float)) and not isinstance(value, bool), source, name,
+                "a number", value)
+    elif spec is int:
+        _expect(isinstance(value, int) and not isinstance(value, bool), source, name, "an integer", value)
+    else:
+        _expect(isinstance(value, spec), source, name, f"a {spec.__name__}", value)
+
+
+def _expect(ok: bool, source: str, name: str, wanted: str, value: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{source}: '{name}' must be {wanted}, not {value!r}")
+
+
+def _set(data: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        nxt = data.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"-c {'.'.join(path)}: '{part}' is not a table")
+        data = nxt
+    data[path[-1]] = value
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
+def load(overrides: list[str] = (), profile: str | None = None, model: str | None = None,
+         env: dict[str, str] | None = None) -> Config:
+    """The effective configuration for this run."""
+    env = os.environ if env is None else env
+    home = codex_home(env)
+    path = os.path.join(home, "config.toml")
+    data = read_toml(path)
+    validate(data, SCHEMA, path)
+    cli: dict[str, Any] = {}
+    for text in overrides:
+        key, value = parse_override(text)
+        _set(cli, key, value)
+    validate(cli, SCHEMA, "-c")
+    data = _merge(data, cli)
+    profile = profile or data.get("profile")
+    if profile:
+        profiles = data.get("profiles", {})
+        if profile not in profiles:
+            raise ConfigError(f"{path}: profile '{profile}' is not defined under [profiles]")
+        data = _merge(data, profiles[profile])
+    if model:
+        data["model"] = model
+    return _build(data, home, path, profile, env, os.path.exists(path))
+
+
+def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env: dict[str, str],
+           exists: bool) -> Config:
+    retry = data.get("retry", {})
+    return Config(
+        codex_home=home, path=path, model=data.get("model"), profile=profile, file_exists=exists,
+        provider=_provider(data, env, path),
+        reasoning_effort=data.get("model_reasoning_effort"),
+        approval_policy=data.get("approval_policy", "on-request"),
+        sandbox_mode=data.get("sandbox_mode", "workspace-write"),
+        model_context_window=data.get("model_context_window"),
+        project_doc_max_bytes=data.get("project_doc_max_bytes", 32 * 1024),
+        retry_max_attempts=max(1, retry.get("max_attempts", 5)),
+        retry_wait_seconds=max(0.0, float(retry.get("wait_seconds", 30))),
+        max_tool_rounds=max(1, data.get("agent", {}).get("max_tool_rounds", 200)),
+        shell=data.get("shell", {}),
+        telemetry=data.get("telemetry", {}),
+    )
+
+
+def _provider(data: dict[str, Any], env: dict[str, str], path: str) -> Provider:
+    pid = data.get("model_provider", DEFAULT_PROVIDER)
+    table = dict(data.get("model_providers", {}).get(pid, {}))
+    if pid == DEFAULT_PROVIDER:
+        table.setdefault("base_url", env.get("LITELLM_BASE_URL") or "http://127.0.0.1:4000")
+        table["base_url"] = normalize_litellm_url(table["base_url"])
+        table.setdefault("env_key", "LITELLM_API_KEY")
+    elif "base_url" not in table:
+        raise ConfigError(f"{path}: model_provider '{pid}' needs [model_providers.{pid}] with a base_url")
+    env_key = table.get("env_key")
+    api_key = table.get("api_key") or (env.get(env_key) if env_key else None) or None
+    return Provider(
+        id=pid, base_url=table["base_url"].rstrip("/"), api_key=api_key, env_key=env_key,
+        http_headers=table.get("http_headers", {}), query_params=table.get("query_params", {}),
+        request_max_retries=max(0, table.get("request_max_retries", 4)),
+        request_timeout_seconds=float(table.get("request_timeout_seconds", 600)),
+        connect_timeout_seconds=float(table.get("connect_timeout_seconds", 10)),
+        is_litellm=pid == DEFAULT_PROVIDER,
+    )

@@ -1,0 +1,219 @@
+"""`codex-lite exec`: one task, no questions asked, human or JSONL output, exit code 0 or 1.
+
+Both printers are listeners on the agent's event stream. The JSONL schema is the one of
+`codex exec --json` (see README.md): scripts rely on it, so keep it stable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import IO, Any
+
+from codex_lite import events as ev
+
+
+class JsonlPrinter:
+    """Codex's `exec --json` events, one object per line, flushed as they happen."""
+
+    def __init__(self, out: IO[str]):
+        self.out = out
+        self.next_id = 0
+        self.open_items: dict[str, dict[str, Any]] = {}  # call_id -> item still in progress
+        self.todo: dict[str, Any] | None = None
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def item(self, kind: str, started: bool = False, **fields: Any) -> dict[str, Any]:
+        item = {"id": f"item_{self.next_id}", "type": kind, **fields}
+        self.next_id += 1
+        self.write({"type": "item.started" if started else "item.completed", "item": item})
+        return item
+
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, "on_" + event.kind, None)
+        if handler:
+            handler(event)
+
+    def on_turn_started(self, e: ev.TurnStarted) -> None:
+        self.write({"type": "turn.started"})
+
+    def on_reasoning(self, e: ev.Reasoning) -> None:
+        self.item("reasoning", text=e.text)
+
+    def on_agent_message(self, e: ev.AgentMessage) -> None:
+        self.item("agent_message", text=e.text)
+
+    def on_tool_call(self, e: ev.ToolCall) -> None:
+        if e.error:
+            self.item("error", message=f"the model sent an unusable {e.name or 'tool'} call: {e.error}")
+
+    def on_command_started(self, e: ev.CommandStarted) -> None:
+        self.open_items[e.call_id] = self.item("command_execution", started=True, command=e.command,
+                                               aggregated_output="", exit_code=None, status="in_progress")
+
+    def on_tool_result(self, e: ev.ToolResult) -> None:
+        if e.name != "shell" or "command" not in e.metadata:
+            return
+        item = self.open_items.pop(e.call_id, None)
+        fields = {"command": e.metadata["command"], "aggregated_output": e.metadata.get("aggregated_output",
+                                                                                         e.output),
+                  "exit_code": e.metadata.get("exit_code"), "status": "completed" if e.ok else "failed"}
+        if item is None:
+            self.item("command_execution", **fields)
+        else:
+            item.update(fields)
+            self.write({"type": "item.completed", "item": item})
+
+    def on_file_change(self, e: ev.FileChange) -> None:
+        self.item("file_change", changes=e.changes, status=e.status)
+
+    def on_plan_update(self, e: ev.PlanUpdate) -> None:
+        items = [{"text": s["step"], "completed": s["status"] == "completed"} for s in e.plan]
+        if self.todo is None:
+            self.todo = self.item("todo_list", started=True, items=items)
+        else:
+            self.todo["items"] = items
+            self.write({"type": "item.updated", "item": self.todo})
+
+    def on_retry(self, e: ev.Retry) -> None:
+        self.item("error", message=_retry_text(e))
+
+    def _close_todo(self) -> None:
+        if self.todo is not None:
+            self.write({"type": "item.completed", "item": self.todo})
+            self.todo = None
+
+    def on_turn_completed(self, e: ev.TurnCompleted) -> None:
+        self._close_todo()
+        self.write({"type": "turn.completed", "usage": {"input_tokens": e.input_tokens,
+                                                        "cached_input_tokens": e.cached_input_tokens,
+                                                        "output_tokens": e.output_tokens}})
+
+    def on_turn_failed(self, e: ev.TurnFailed) -> None:
+        self._close_todo()
+        self.item("error", message=e.message)
+        self.write({"type": "turn.failed", "error": {"message": e.message}})
+
+
+def _retry_text(e: ev.Retry) -> str:
+    return f"retrying ({e.reason}): attempt {e.attempt + 1} of {e.max_attempts} in {e.wait_seconds:g}s"
+
+
+class HumanPrinter:
+    """Progress on stderr (dim when it is a terminal), the final answer alone on stdout."""
+
+    def __init__(self, err: IO[str]):
+        self.err = err
+        self.color = err.isatty() and not os.environ.get("NO_COLOR")
+
+    def say(self, text: str, style: str = "") -> None:
+        codes = {"dim": "2", "italic": "2;3", "bold": "1", "red": "31", "green": "32"}
+        if self.color and style:
+            text = f"\033[{codes[style]}m{text}\033[0m"
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.Reasoning):
+            self.say("thinking: " + _first_lines(event.text, 3), "italic")
+        elif isinstance(event, ev.AgentMessage) and not event.final:  # the answer goes to stdout
+            self.say(event.text)
+        elif isinstance(event, ev.CommandStarted):
+            self.say(f"$ {event.command}", "bold")
+        elif isinstance(event, ev.ToolResult) and event.name == "shell":
+            code = event.metadata.get("exit_code")
+            took = event.metadata.get("duration_seconds")
+            status = f"exit {code}" + (f" in {took:.2f}s" if isinstance(took, float) else "")
+            self.say(_indent(_first_lines(event.output, 6)) if event.output.strip() else "", "dim")
+            self.say("  " + status, "green" if event.ok else "red")
+        elif isinstance(event, ev.FileChange):
+            letters = {"add": "A", "delete": "D", "update": "M"}
+            for change in event.changes:
+                self.say(f"patch: {letters.get(change['kind'], '?')} {change['path']}", "green")
+            if event.status == "failed":
+                self.say("patch failed (the model was told why)", "red")
+        elif isinstance(event, ev.PlanUpdate):
+            marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
+            self.say("\n".join(f"{marks[s['status']]} {s['step']}" for s in event.plan), "italic")
+        elif isinstance(event, ev.Retry):
+            self.say(_retry_text(event), "dim")
+        elif isinstance(event, ev.TurnFailed):
+            self.say(f"error: {event.message}", "red")
+
+
+def _first_lines(text: str, n: int) -> str:
+    lines = text.strip().splitlines()
+    return "\n".join(lines[:n]) + (f"\n... ({len(lines) - n} more lines)" if len(lines) > n else "")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def read_prompt(arg: str | None, stdin: IO[str]) -> str | None:
+    """The prompt from the argument, or from stdin when it is `-` or when stdin is piped."""
+    if arg == "-" or (arg is None and not stdin.isatty()):
+        return stdin.read().strip() or None
+    return arg.strip() if arg else None
+
+
+def in_git_repo(path: str) -> bool:
+    probe = os.path.abspath(path)
+    while True:
+        if os.path.exists(os.path.join(probe, ".git")):
+            return True
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return False
+        probe = parent
+
+
+def run(args: Any) -> int:
+    """The body of `codex-lite exec`; returns the exit code."""
+    from codex_lite import config as cfg_mod
+    from codex_lite.client import ModelError
+    from codex_lite.session import open_session
+
+    prompt = read_prompt(args.prompt, sys.stdin)
+    if not prompt:
+        print("codex-lite exec: no prompt given (pass it as an argument, or `-` to read stdin)",
+              file=sys.stderr)
+        return 1
+    cwd = os.path.abspath(args.cd or os.getcwd())
+    if not os.path.isdir(cwd):
+        print(f"codex-lite exec: no such directory: {cwd}", file=sys.stderr)
+        return 1
+    if not args.skip_git_repo_check and not in_git_repo(cwd):
+        print(f"codex-lite exec: {cwd} is not inside a git repository; run it in one, or pass "
+              "--skip-git-repo-check to run here anyway", file=sys.stderr)
+        return 1
+    config = cfg_mod.load(args.config_overrides, args.profile, args.model)
+    printer = JsonlPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
+    bus = ev.Bus(printer)
+    try:
+        session, note = open_session(config, cwd, bus)
+    except ModelError as exc:
+        printer(ev.TurnFailed(message=str(exc)))
+        return 1
+    if args.json:
+        printer.write({"type": "thread.started", "thread_id": session.id})
+    elif note:
+        printer.say(note, "dim")
+    result = session.agent.run(prompt)
+    if args.output_last_message:
+        _write_last_message(args.output_last_message, result.text if result.ok else "")
+    if result.ok and not args.json:
+        print(result.text)
+    return 0 if result.ok else 1
+
+
+def _write_last_message(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        print(f"codex-lite exec: cannot write {path}: {exc}", file=sys.stderr)

@@ -1,0 +1,230 @@
+"""The tools offered to the model and the dispatch of its calls.
+
+Every call ends in a string for the model, never an exception: a bad argument, an unknown tool or
+a failing command is reported back so the model can correct itself. Side facts (exit codes, file
+changes, plan updates) go out as events for the front ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from codex_lite import events as ev
+from codex_lite.tools import apply_patch as patching
+from codex_lite.tools import search_rails, shells
+from codex_lite.tools.shell import ShellSettings, clip_for_model, low_memory_note, run_command
+
+SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
+
+TOOL_SPECS: list[dict[str, Any]] = [
+    {"type": "function", "function": {
+        "name": "shell",
+        "description": "Runs a command (argv list) and returns its output and exit code. Use "
+                       "[\"bash\", \"-lc\", SCRIPT] for shell syntax.",
+        "parameters": {"type": "object", "properties": {
+            "command": {"type": "array", "items": {"type": "string"}, "description": "argv to run"},
+            "workdir": {"type": "string", "description": "working directory (default: session cwd)"},
+            "timeout_ms": {"type": "number", "description": "timeout in milliseconds"},
+        }, "required": ["command"], "additionalProperties": False}}},
+    {"type": "function", "function": {
+        "name": "apply_patch",
+        "description": "Edits files with a patch: '*** Begin Patch' then '*** Add File: p' (+ lines), "
+                       "'*** Delete File: p' or '*** Update File: p' (optional '*** Move to: q') with "
+                       "'@@' chunks of ' ', '-', '+' lines, then '*** End Patch'. All or nothing.",
+        "parameters": {"type": "object", "properties": {
+            "input": {"type": "string", "description": "the whole patch"},
+        }, "required": ["input"], "additionalProperties": False}}},
+    {"type": "function", "function": {
+        "name": "update_plan",
+        "description": "Shows the user your plan: a list of steps, each pending, in_progress or "
+                       "completed (at most one in_progress).",
+        "parameters": {"type": "object", "properties": {
+            "explanation": {"type": "string"},
+            "plan": {"type": "array", "items": {"type": "object", "properties": {
+                "step": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
+            }, "required": ["step", "status"]}},
+        }, "required": ["plan"], "additionalProperties": False}}},
+]
+
+
+@dataclass
+class ApprovalRequest:
+    kind: str                 # "command" or "patch"
+    command: list[str]
+    cwd: str
+    diff: str = ""
+
+
+@dataclass
+class ApprovalDecision:
+    approved: bool
+    feedback: str | None = None  # what the user wants instead, passed on to the model
+
+
+Approver = Callable[[ApprovalRequest], ApprovalDecision]
+
+
+class ToolError(Exception):
+    """A call that cannot be carried out; the message goes back to the model."""
+
+
+@dataclass
+class ToolBox:
+    cwd: str
+    emit: Callable[[ev.Event], None]
+    shell: ShellSettings
+    sandbox_mode: str = "workspace-write"
+    approver: Approver | None = None
+
+    specs = TOOL_SPECS
+
+    def run(self, call_id: str, name: str, args: dict[str, Any]) -> str:
+        """Carry out one call and return what the model is told."""
+        handler = {"shell": self._shell, "apply_patch": self._apply_patch,
+                   "update_plan": self._update_plan}.get(name)
+        if handler is None:
+            return self._fail(call_id, name, f"unknown tool {name!r}; available tools: shell, "
+                                             "apply_patch, update_plan")
+        try:
+            return handler(call_id, args)
+        except ToolError as exc:
+            return self._fail(call_id, name, str(exc))
+
+    def _fail(self, call_id: str, name: str, message: str, **metadata: Any) -> str:
+        self.emit(ev.ToolResult(call_id=call_id, name=name, output=message, ok=False, metadata=metadata))
+        return message
+
+    # -- shell --------------------------------------------------------------------------------
+
+    def _shell(self, call_id: str, args: dict[str, Any]) -> str:
+        argv = _argv(args.get("command"))
+        workdir = self._workdir(args.get("workdir"))
+        routed = patching.patch_from_argv(argv)
+        if routed is not None:
+            patch, subdir = routed
+            return self._patch(call_id, patch, os.path.join(workdir, subdir) if subdir else workdir)
+        if patching.looks_like_bare_patch(argv):
+            raise ToolError("this is a patch, not a command: send it with the apply_patch tool "
+                            '({"input": "*** Begin Patch ..."}) or as ["apply_patch", PATCH]')
+        self._ask(ApprovalRequest("command", argv, workdir))
+        return self._run_command(call_id, argv, workdir, _timeout_ms(args))
+
+    def _run_command(self, call_id: str, argv: list[str], workdir: str, timeout_ms: int | None) -> str:
+        shown = shlex.join(argv)
+        resolved = shells.resolve(search_rails.rewrite(argv))
+        notes = [n for n in (resolved.note, low_memory_note()) if n]
+        self.emit(ev.CommandStarted(call_id=call_id, command=shown, cwd=workdir))
+        try:
+            result = run_command(resolved.argv, workdir, self.shell, timeout_ms)
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            return self._fail(call_id, "shell", _spawn_error(argv, exc), command=shown,
+                              exit_code=127, aggregated_output="")
+        output = clip_for_model(result.output)
+        if notes:
+            output = "\n".join(notes) + "\n" + output
+        metadata = {"exit_code": result.exit_code, "duration_seconds": round(result.duration_seconds, 3)}
+        self.emit(ev.ToolResult(call_id=call_id, name="shell", output=output, ok=result.exit_code == 0,
+                                metadata={**metadata, "command": shown, "aggregated_output": output,
+                                          "peak_rss_kb": result.peak_rss_kb,
+                                          "timed_out": result.timed_out}))
+        return json.dumps({"output": output, "metadata": metadata}, ensure_ascii=False)
+
+    def _workdir(self, workdir: Any) -> str:
+        if workdir is None or workdir == "":
+            return self.cwd
+        if not isinstance(workdir, str):
+            raise ToolError("workdir must be a string path")
+        path = os.path.normpath(os.path.join(self.cwd, os.path.expanduser(workdir)))
+        if not os.path.isdir(path):
+            raise ToolError(f"workdir does not exist or is not a directory: {workdir}")
+        return path
+
+    def _ask(self, request: ApprovalRequest) -> None:
+        if self.approver is None:
+            return
+        decision = self.approver(request)
+        if not decision.approved:
+            why = f" The user said: {decision.feedback}" if decision.feedback else ""
+            raise ToolError(f"the user declined this {request.kind}.{why}")
+
+    # -- apply_patch --------------------------------------------------------------------------
+
+    def _apply_patch(self, call_id: str, args: dict[str, Any]) -> str:
+        patch = args.get("input")
+        if not isinstance(patch, str) or not patch.strip():
+            raise ToolError('apply_patch needs {"input": "*** Begin Patch\\n...\\n*** End Patch"}')
+        return self._patch(call_id, patch, self.cwd)
+
+    def _patch(self, call_id: str, patch: str, root: str) -> str:
+        if self.sandbox_mode == "read-only":
+            raise ToolError("the sandbox is read-only: patches are not allowed in this session")
+        full_access = self.sandbox_mode == "danger-full-access"
+        if not full_access and not _inside(root, self.cwd):
+            raise ToolError(f"{root} is outside the workspace {self.cwd}")
+        self._ask(ApprovalRequest("patch", ["apply_patch"], root, diff=patch))
+        try:
+            result = patching.apply_patch(patch, root, allow_outside=full_access)
+        except patching.PatchError as exc:
+            self.emit(ev.FileChange(call_id=call_id, status="failed"))
+            raise ToolError(str(exc)) from None
+        changes = [{"path": c.path, "kind": c.kind} for c in result.changes]
+        diff = "".join(c.diff for c in result.changes)
+        self.emit(ev.FileChange(call_id=call_id, changes=changes, status="completed", diff=diff))
+        summary = result.summary()
+        self.emit(ev.ToolResult(call_id=call_id, name="apply_patch", output=summary))
+        return summary
+
+    # -- update_plan --------------------------------------------------------------------------
+
+    def _update_plan(self, call_id: str, args: dict[str, Any]) -> str:
+        plan = args.get("plan")
+        if not isinstance(plan, list) or not all(_valid_step(s) for s in plan):
+            raise ToolError('update_plan needs {"plan": [{"step": str, "status": "pending" | '
+                            '"in_progress" | "completed"}], "explanation"?: str}')
+        explanation = args.get("explanation")
+        steps = [{"step": s["step"], "status": s["status"]} for s in plan]
+        self.emit(ev.PlanUpdate(call_id=call_id, plan=steps,
+                                explanation=explanation if isinstance(explanation, str) else None))
+        self.emit(ev.ToolResult(call_id=call_id, name="update_plan", output="Plan updated"))
+        return "Plan updated"
+
+
+def _argv(command: Any) -> list[str]:
+    if isinstance(command, str) and command.strip():
+        return ["bash", "-lc", command]
+    if (isinstance(command, list) and command and all(isinstance(a, str) for a in command)
+            and command[0]):
+        return command
+    raise ToolError('shell needs {"command": ["program", "arg", ...]}, a non-empty list of strings')
+
+
+def _timeout_ms(args: dict[str, Any]) -> int | None:
+    value = args.get("timeout_ms")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ToolError("timeout_ms must be a positive number of milliseconds")
+    return int(value)
+
+
+def _valid_step(step: Any) -> bool:
+    return (isinstance(step, dict) and isinstance(step.get("step"), str)
+            and step.get("status") in ("pending", "in_progress", "completed"))
+
+
+def _inside(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _spawn_error(argv: list[str], exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"program not found: {argv[0]} (not on PATH). Check the name or install it."
+    if isinstance(exc, PermissionError):
+        return f"cannot run {argv[0]}: permission denied"
+    return f"cannot run {argv[0]}: {exc}"
