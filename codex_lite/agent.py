@@ -56,8 +56,25 @@ class Agent:
         self.retry = retry or RetryPolicy()
         self.max_tool_rounds = max_tool_rounds
         self.sleep = sleep
-        self.history: list[dict[str, Any]] = [{"role": "system", "content": instructions}] \
-            if instructions else []
+        self.history: list[dict[str, Any]] = []
+        if instructions:
+            self.append({"role": "system", "content": instructions})
+
+    def append(self, message: dict[str, Any]) -> None:
+        """Every change of the history goes through here (or rewind) so the session file can replay it."""
+        self.history.append(message)
+        self.emit(ev.HistoryAppend(message=message))
+
+    def rewind(self, length: int) -> None:
+        del self.history[length:]
+        self.emit(ev.HistoryRewind(length=length))
+
+    def restore(self, history: list[dict[str, Any]]) -> None:
+        """Continue a resumed session: its history replaces the fresh one (keeping today's
+        instructions, since the environment may have changed)."""
+        fresh = self.history[:1] if self.history and self.history[0].get("role") == "system" else []
+        old = history[1:] if history and history[0].get("role") == "system" else history
+        self.history = fresh + list(old)
 
     def run(self, prompt: str) -> TurnResult:
         """One user turn, with the fallback-retry loop around it."""
@@ -66,14 +83,14 @@ class Agent:
         kept_tool_work = False
         for attempt in range(1, self.retry.max_attempts + 1):
             mark = len(self.history)
-            self.history.append({"role": "user", "content": NUDGE if kept_tool_work else prompt})
+            self.append({"role": "user", "content": NUDGE if kept_tool_work else prompt})
             try:
                 text = self._attempt()
             except _Fallback as fb:
                 if fb.tools_ran:
                     kept_tool_work = True
                 else:
-                    del self.history[mark:]
+                    self.rewind(mark)
                 if attempt < self.retry.max_attempts:
                     self.emit(ev.Retry(attempt=attempt, max_attempts=self.retry.max_attempts,
                                        wait_seconds=self.retry.wait_seconds, reason=fb.reason))
@@ -107,7 +124,7 @@ class Agent:
         tools_ran = False
         for _ in range(self.max_tool_rounds + 1):
             answer = self._ask_model()
-            self.history.append(answer.history_message)
+            self.append(answer.history_message)
             if answer.text.strip():
                 self.emit(ev.AgentMessage(text=answer.text, final=answer.is_final))
             if answer.is_final:
@@ -149,7 +166,7 @@ class Agent:
                 self.emit(ev.ToolResult(call_id=call.call_id, name=call.name, output=output, ok=False))
             else:
                 output = self.tools.run(call.call_id, call.name, call.arguments or {})
-            self.history.append({"role": "tool", "tool_call_id": call.call_id, "content": output})
+            self.append({"role": "tool", "tool_call_id": call.call_id, "content": output})
 
     def _close_dangling_calls(self, reason: str) -> None:
         """After an interrupt, answer calls left without a result so the history stays valid."""
@@ -157,6 +174,5 @@ class Agent:
         for msg in list(self.history):
             for call in msg.get("tool_calls") or []:
                 if call["id"] not in answered:
-                    self.history.append({"role": "tool", "tool_call_id": call["id"],
-                                         "content": json.dumps({"output": reason,
-                                                                "metadata": {"exit_code": 130}})})
+                    self.append({"role": "tool", "tool_call_id": call["id"],
+                                 "content": json.dumps({"output": reason, "metadata": {"exit_code": 130}})})

@@ -98,6 +98,23 @@ class PlanUpdate(Event):
 
 
 @dataclass
+class HistoryAppend(Event):
+    """A message added to the conversation sent to the model; the session file keeps these so
+    `resume` can rebuild the exact history."""
+
+    kind: ClassVar[str] = "history_append"
+    message: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HistoryRewind(Event):
+    """The history was cut back to `length` messages (a fallback attempt's transcript dropped)."""
+
+    kind: ClassVar[str] = "history_rewind"
+    length: int = 0
+
+
+@dataclass
 class Usage(Event):
     kind: ClassVar[str] = "usage"
     input_tokens: int = 0
@@ -151,7 +168,7 @@ class TurnFailed(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange, PlanUpdate,
-                Usage, Retry, RetryOutcome, Error, TurnCompleted, TurnFailed)
+                HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, Error, TurnCompleted, TurnFailed)
 }
 
 
