@@ -207,7 +207,7 @@ class _Plan:
         writes = {p: t.encode("utf-8") for p, t in self.state.items() if t is not None}
         deletes = [p for p, t in self.state.items() if t is None and os.path.lexists(p)]
         writes = {p: b for p, b in writes.items() if self.originals.get(p) != b}
-        Commit(writes, deletes, self.originals).run()
+        Commit(writes, deletes, self.originals, self.root).run()
 
 
 def _check_size(text: str, shown: str) -> None:
@@ -225,7 +225,8 @@ def update_text(text: str, op: Operation) -> str:
     final_newline = not endings or endings[-1] != ""
     replacements = apply_chunks(lines, op.chunks)
     pairs = splice(list(zip(lines, endings)),
-                   [(s, n, [(line, eol) for line in new]) for s, n, new in replacements])
+                   [(s, n, [i if isinstance(i, int) else (i, eol) for i in new])
+                    for s, n, new in replacements])
     out = [line + (ending or eol) for line, ending in pairs]
     if out and not final_newline:
         out[-1] = pairs[-1][0]

@@ -125,7 +125,9 @@ class Commit:
     `writes` maps absolute path -> new bytes; `deletes` lists absolute paths to remove; `originals`
     maps every touched path that existed -> its bytes before the patch (for rollback)."""
 
-    def __init__(self, writes: dict[str, bytes], deletes: list[str], originals: dict[str, bytes]):
+    def __init__(self, writes: dict[str, bytes], deletes: list[str], originals: dict[str, bytes],
+                 root: str = ""):
+        self.root = root
         self.writes = writes
         self.deletes = deletes
         self.originals = originals
@@ -148,6 +150,18 @@ class Commit:
             name = exc.filename or ""
             raise FsError(f"writing {name} failed ({exc.strerror or exc}); "
                           "no file was changed") from None
+        for path in self.deletes:
+            self._prune_empty_folders(os.path.dirname(path))
+
+    def _prune_empty_folders(self, folder: str) -> None:
+        """Remove folders that a delete or a move left empty, like git does, up to the root.
+        Best effort: a folder that is not empty, or cannot be removed, simply stays."""
+        while self.root and folder.startswith(self.root.rstrip(os.sep) + os.sep):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                return
+            folder = os.path.dirname(folder)
 
     def _write_temp(self, path: str, data: bytes) -> str:
         target = _write_target(path)

@@ -54,11 +54,13 @@ def seek(lines: Sequence[str], pattern: Sequence[str], start: int, at_end: bool 
     return None
 
 
-def apply_chunks(lines: list[str], chunks: list[Chunk]) -> list[tuple[int, int, list[str]]]:
-    """Locate every chunk in order and return the replacements (start, old_length, new_lines).
+def apply_chunks(lines: list[str], chunks: list[Chunk]) -> list[tuple[int, int, list]]:
+    """Locate every chunk in order and return the replacements (start, old_length, new_lines),
+    where each new line is the patch's text (str) or the index of a file line to keep (int): a
+    context line keeps the file's own text even when it matched only loosely.
 
     Raises ChunkMismatch naming the chunk and showing the closest lines found."""
-    replacements: list[tuple[int, int, list[str]]] = []
+    replacements: list[tuple[int, int, list]] = []
     cursor = 0
     for number, chunk in enumerate(chunks, 1):
         if chunk.context is not None:
@@ -66,38 +68,68 @@ def apply_chunks(lines: list[str], chunks: list[Chunk]) -> list[tuple[int, int, 
             if at is None:
                 raise ChunkMismatch(_context_message(lines, chunk, number, cursor))
             cursor = at + 1
-        start, old, new = _locate(lines, chunk, cursor)
+        start, body = _locate(lines, chunk, cursor)
         if start is None:
             raise ChunkMismatch(_mismatch_message(lines, chunk, number, cursor))
-        replacements.append((start, len(old), new))
-        cursor = start + len(old)
+        old_length = sum(1 for tag, _ in body if tag != "+")
+        replacements.append((start, old_length, _new_lines(body, start)))
+        cursor = start + old_length
     return replacements
 
 
-def _locate(lines: Sequence[str], chunk: Chunk, cursor: int) -> tuple[int | None, list[str], list[str]]:
-    """Where the chunk's old lines are. A chunk without old lines is an insertion: right after its
-    `@@` context line when it has one, otherwise at the end of the file. Like Codex, when old lines
-    end with an empty line (a model's way of writing the final newline) and are not found, try again
-    without it."""
-    old, new = chunk.old, chunk.new
+def _new_lines(body: list[tuple[str, str]], start: int) -> list:
+    out: list = []
+    index = start
+    for tag, text in body:
+        if tag == "+":
+            out.append(text)
+        elif tag == "-":
+            index += 1
+        else:
+            out.append(index)
+            index += 1
+    return out
+
+
+def _locate(lines: Sequence[str], chunk: Chunk, cursor: int) -> tuple[int | None, list[tuple[str, str]]]:
+    """Where the chunk's old lines are, and the body to apply there. A chunk without old lines is
+    an insertion: right after its `@@` context line when it has one, otherwise at the end of the
+    file. Like Codex, when the old lines end with an empty line (a model's way of writing the
+    final newline) and are not found, try again without it."""
+    body = chunk.body
+    old = chunk.old
     if not old:
         at_end = chunk.context is None or chunk.end_of_file
-        return (len(lines) if at_end else cursor), old, new
+        return (len(lines) if at_end else cursor), body
     start = seek(lines, old, cursor, chunk.end_of_file)
     if start is None and old[-1] == "":
-        old = old[:-1]
-        new = new[:-1] if new and new[-1] == "" else new
+        body = _without_final_blank(body)
+        old = [text for tag, text in body if tag != "+"]
         start = seek(lines, old, cursor, chunk.end_of_file) if old else len(lines)
-    return start, old, new
+    return start, body
 
 
-def splice(lines: list[str], replacements: list[tuple[int, int, list[str]]]) -> list[str]:
-    """Apply replacements that are sorted and do not overlap (which `apply_chunks` guarantees)."""
-    out: list[str] = []
+def _without_final_blank(body: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The body minus its last old line (which is empty), and minus the matching empty added line
+    when that line was removed as `-` and re-added as `+` at the end."""
+    body = list(body)
+    last_old = max(i for i, (tag, _) in enumerate(body) if tag != "+")
+    tag = body.pop(last_old)[0]
+    if tag == "-":
+        added = [i for i, (t, _) in enumerate(body) if t != "-"]
+        if added and body[added[-1]] == ("+", ""):
+            body.pop(added[-1])
+    return body
+
+
+def splice(lines: list, replacements: list[tuple[int, int, list]]) -> list:
+    """Apply replacements that are sorted and do not overlap (which `apply_chunks` guarantees);
+    int items of a replacement stand for `lines[item]`."""
+    out: list = []
     cursor = 0
     for start, length, new in replacements:
         out.extend(lines[cursor:start])
-        out.extend(new)
+        out.extend(lines[item] if isinstance(item, int) else item for item in new)
         cursor = start + length
     out.extend(lines[cursor:])
     return out

@@ -36,13 +36,25 @@ class PatchSyntaxError(ValueError):
 
 @dataclass
 class Chunk:
-    """One `@@` section: `old` lines are replaced by `new` lines, searched after `context`."""
+    """One `@@` section: its `old` lines are replaced by its `new` lines, searched after `context`.
+
+    `body` keeps the lines in patch order as (tag, text): tag " " is a context line, "." an empty
+    line written without its leading space (also context), "-" removed, "+" added. Keeping the
+    context apart lets the engine leave the file's own version of a context line untouched when
+    it matched only loosely (other whitespace, typographic quotes)."""
 
     context: str | None = None
-    old: list[str] = field(default_factory=list)
-    new: list[str] = field(default_factory=list)
+    body: list[tuple[str, str]] = field(default_factory=list)
     end_of_file: bool = False
     line_no: int = 0  # where the chunk starts in the patch, for error messages
+
+    @property
+    def old(self) -> list[str]:
+        return [text for tag, text in self.body if tag != "+"]
+
+    @property
+    def new(self) -> list[str]:
+        return [text for tag, text in self.body if tag != "-"]
 
 
 @dataclass
@@ -238,7 +250,7 @@ def _parse_chunk(lines: list, i: int, first: bool) -> tuple[Chunk, int]:
             chunk.end_of_file = True
             i += 1
             break
-        if not _add_chunk_line(chunk, line):
+        if _is_marker(line) or not _add_chunk_line(chunk, line):
             if body == 0:
                 raise PatchSyntaxError(
                     f"line {line.no}: unexpected line in an update chunk: '{line}'. Every line "
@@ -248,36 +260,27 @@ def _parse_chunk(lines: list, i: int, first: bool) -> tuple[Chunk, int]:
         i += 1
     if body == 0 and not chunk.end_of_file:
         raise PatchSyntaxError(f"line {start.no}: the chunk has no lines")
-    _drop_trailing_blank_context(chunk, lines[i - body: i])
+    _drop_trailing_blank_context(chunk)
     return chunk, i
 
 
 def _add_chunk_line(chunk: Chunk, line: str) -> bool:
     """Add one body line to the chunk; False when the line is not a chunk line."""
     if line == "":
-        chunk.old.append("")
-        chunk.new.append("")
-    elif line[0] == " ":
-        chunk.old.append(line[1:])
-        chunk.new.append(line[1:])
-    elif line[0] == "-":
-        chunk.old.append(line[1:])
-    elif line[0] == "+":
-        chunk.new.append(line[1:])
+        chunk.body.append((".", ""))
+    elif line[0] in " -+":
+        chunk.body.append((line[0], line[1:]))
     else:
         return False
     return True
 
 
-def _drop_trailing_blank_context(chunk: Chunk, body: list) -> None:
+def _drop_trailing_blank_context(chunk: Chunk) -> None:
     """Remove context lines that were completely empty in the patch and end the chunk: they are
     most often the separator a model leaves before the next header, and dropping trailing context
     never changes what a chunk does, only how narrowly it matches. Not for `*** End of File`
-    chunks, where a trailing empty line is part of the anchor."""
+    chunks, where a trailing empty line is part of the anchor, and never the only old line."""
     if chunk.end_of_file:
         return
-    for line in reversed(body):
-        if line != "" or len(chunk.old) < 2 or chunk.old[-1] or not chunk.new or chunk.new[-1]:
-            return
-        chunk.old.pop()
-        chunk.new.pop()
+    while chunk.body and chunk.body[-1][0] == "." and len(chunk.old) > 1:
+        chunk.body.pop()

@@ -1,0 +1,5 @@
+import os
+import re
+import sys
+
+X = 1

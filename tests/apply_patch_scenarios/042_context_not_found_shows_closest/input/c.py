@@ -1,0 +1,5 @@
+def alpha():
+    return 1
+
+def beta():
+    return 2
