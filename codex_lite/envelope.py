@@ -1,19 +1,48 @@
-"""Harmony envelope recovery (issue: "Harmony envelope recovery"). CONTRACT STUB.
+"""Harmony envelope recovery: turn one model answer into clean text, reasoning and tool calls.
 
-The helper building this module replaces the body, keeping these names and signatures:
+gpt-oss speaks "harmony": `<|start|>assistant<|channel|>commentary to=functions.shell <|constrain|>json
+<|message|>{...}<|call|>`. Servers are supposed to parse that into `content`, a reasoning field and
+`tool_calls`, but many (vLLM, Ollama, LM Studio, llama.cpp, hosted gateways) leak it: raw tokens in
+`content`, calls inside the reasoning text, tokens stripped to bare words (`analysis...assistantfinal
+...`), the content type glued to the tool name, broken JSON. Users then see raw tokens, or the agent
+stops mid-task because the call it needed was never seen.
 
-    recover(content, reasoning_texts, structured_calls) -> Recovery
+`recover()` takes the text fields of one answer and returns what the model meant:
 
-`content`: the message's content (str or None). `reasoning_texts`: every reasoning field found in the
-answer, in order (None entries allowed). `structured_calls`: the answer's `tool_calls` as
-(call_id, name, arguments_json_text) tuples. Returns Recovery(text, reasoning, calls, diagnostics),
-where `calls` is a list of RecoveredCall: structured calls first (normalised), then leaked ones,
-with duplicates removed. Never raises; output text never contains a harmony special token.
+    recover(content, reasoning_texts, structured_calls) -> Recovery(text, reasoning, calls, diagnostics)
+
+- `analysis` text goes to `reasoning`; `final` text and recipient-less `commentary` (a preamble, which
+  Codex shows to the user) go to `text`; a message with a recipient (`to=NAME`, in the role part or
+  the channel part of the header) becomes a RecoveredCall.
+- Structured calls come first, keep their ids and are normalised the same way (`normalize_call`);
+  leaked calls follow with a synthetic id (`call_` + random hex) and `recovered=True`. A leaked call
+  identical to a structured one (servers that send both) or repeated across fields is dropped once.
+- A call that cannot be understood keeps its name and gets `error` set, written for the model to act
+  on; the agent answers with that error instead of running it. Nothing is silently dropped: whatever
+  was repaired or discarded is listed in `diagnostics`.
+
+Normalisation (the same for structured and leaked calls):
+- names: `functions.`/`container.` prefixes, token residue, glued content types (`shelljson`) and
+  channel words are removed; `exec`, `shell_command`, `bash`, `container.exec`, `exec_command`, ...
+  map to `shell`. Unknown names pass through cleaned (the agent answers "unknown tool").
+- shell arguments: `cmd` -> `command`; a string command -> `["bash", "-lc", s]`; `timeout`,
+  `timeoutMs`, `timeout_seconds`, ... -> `timeout_ms` in milliseconds; `cwd` and friends ->
+  `workdir`. A missing `workdir` stays missing: the shell tool defaults it to the session's cwd,
+  which is the only place that knows it ("workdir defaulted").
+- `{"input": "*** Begin Patch..."}` sent to shell, or an argv `["apply_patch", PATCH]` / `[PATCH]`
+  without a workdir, becomes an `apply_patch` call.
+- tolerant JSON: code fences, prose around one object, a stray closing bracket, missing closing
+  brackets, double encoding and one level of over-escaping are repaired when only one reading is
+  possible; anything else becomes an error call.
+
+The parser is linear in its input: it scans with `str.find`, never with a backtracking regex, and
+every repair re-parses the arguments a bounded number of times. It never raises.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -35,18 +64,965 @@ class Recovery:
     diagnostics: list[str] = field(default_factory=list)
 
 
-def normalize_call(call_id: str, name: str, arguments_text: str | None) -> RecoveredCall:
+# ----------------------------------------------------------------------------------------------
+# Vocabulary
+
+SPECIAL_TOKENS = ("<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|constrain|>",
+                  "<|return|>", "<|call|>")
+_TOKEN_NAMES = ("start", "end", "message", "channel", "constrain", "return", "call",
+                "endoftext", "startoftext", "endofprompt")
+_NAME_SET = frozenset(_TOKEN_NAMES)
+_MAX_TOKEN_NAME = max(len(n) for n in _TOKEN_NAMES)
+_TERMINATORS = frozenset(("end", "return", "call", "endoftext", "endofprompt"))
+_CHANNELS = ("analysis", "commentary", "final")
+_ROLES = frozenset(("assistant", "user", "system", "developer", "tool"))
+_CONTENT_TYPES = ("json", "code")
+_NAME_LIMIT = 200  # longest tool name we read; keeps every header operation bounded
+
+SHELL, APPLY_PATCH, UPDATE_PLAN = "shell", "apply_patch", "update_plan"
+_ALIASES = {
+    "shell": SHELL, "exec": SHELL, "shell_command": SHELL, "bash": SHELL, "container.exec": SHELL,
+    "container_exec": SHELL, "exec_command": SHELL, "local_shell": SHELL, "run_shell": SHELL,
+    "sh": SHELL, "terminal": SHELL, "run_command": SHELL, "execute_command": SHELL,
+    "apply_patch": APPLY_PATCH, "applypatch": APPLY_PATCH, "apply-patch": APPLY_PATCH,
+    "update_plan": UPDATE_PLAN, "updateplan": UPDATE_PLAN, "update-plan": UPDATE_PLAN,
+}
+_PREFIXES = ("functions.", "function.", "functions/", "tools.", "tool.", "container.")
+_PATCH_START = "*** Begin Patch"
+
+
+# ----------------------------------------------------------------------------------------------
+# Lexer: text -> [(kind, value)] where kind is "text" or a token name
+
+def _lex(s: str) -> list[tuple[str, str]]:
+    """Split one field into text pieces and harmony tokens.
+
+    Recognises well-formed tokens, tokens missing a bracket (`<|end`, `channel|>`, `<|message>`),
+    dangling fragments at the end (`<|ret`), and tokens stripped to bare words (`assistantfinal`,
+    and `analysis`/`final`/`commentary to=` at the start of the field). One forward pass with
+    `str.find`, so the cost is linear in len(s)."""
+    out: list[tuple[str, str]] = []
+    pos = _lead_bare_channel(s, out)
+    flushed = pos
+    nxt = {"<|": s.find("<|", pos), "|>": s.find("|>", pos), "assistant": s.find("assistant", pos)}
+    while True:
+        live = [(p, k) for k, p in nxt.items() if p >= 0]
+        if not live:
+            break
+        p, kind = min(live)
+        hit = _match_at(s, p, kind, flushed)
+        if hit is None:
+            step = p + 1
+        else:
+            start, end, tokens = hit
+            if start > flushed:
+                out.append(("text", s[flushed:start]))
+            out.extend(tokens)
+            flushed = step = end
+        for k, q in nxt.items():
+            if 0 <= q < step:
+                nxt[k] = s.find(k, step)
+    if flushed < len(s):
+        out.append(("text", s[flushed:]))
+    return out
+
+
+def _match_at(s: str, p: int, kind: str, flushed: int):
+    """(start, end, tokens) when a token (or a bare-word marker) sits at p, else None."""
+    if kind == "<|":
+        return _match_open(s, p)
+    if kind == "|>":
+        return _match_close(s, p, flushed)
+    return _match_bare(s, p)
+
+
+def _read_letters(s: str, i: int, limit: int) -> int:
+    j, end = i, min(len(s), i + limit)
+    while j < end and ("a" <= s[j] <= "z" or s[j] == "_"):
+        j += 1
+    return j
+
+
+def _match_open(s: str, p: int):
+    """`<|name|>`, `<|name>`, `<|name|`, `<|name` + non-letter, or a dangling prefix at EOF."""
+    j = _read_letters(s, p + 2, _MAX_TOKEN_NAME + 1)
+    word = s[p + 2:j]
+    if word in _NAME_SET:
+        if s.startswith("|>", j):
+            return p, j + 2, [(word, "")]
+        if j < len(s) and s[j] in "|>":
+            return p, j + 1, [(word, "")]
+        return p, j, [(word, "")]
+    if j == len(s) and any(n.startswith(word) for n in _TOKEN_NAMES):
+        return p, j, []  # dangling fragment at the end, e.g. a truncated "<|ret"
+    return None
+
+
+def _match_close(s: str, p: int, flushed: int):
+    """`name|>` whose `<|` was lost; a bare `|>` right after a token is residue too."""
+    k = p
+    while k > flushed and p - k < _MAX_TOKEN_NAME and "a" <= s[k - 1] <= "z":
+        k -= 1
+    word = s[k:p]
+    if word in _NAME_SET and (k == flushed or not s[k - 1].isalnum()):
+        start = k - 1 if k > flushed and s[k - 1] in "<|" else k
+        return start, p + 2, [(word, "")]
+    if not word and p == flushed:
+        return p, p + 2, []
+    return None
+
+
+def _match_bare(s: str, p: int):
+    """`assistantfinal`, `assistantanalysis`, `assistantcommentary to=NAME json`: stripped tokens."""
+    q = p + len("assistant")
+    for channel in _CHANNELS:
+        if s.startswith(channel, q):
+            end, tokens = _bare_header(s, q + len(channel), channel)
+            return p, end, [("start", ""), ("text", "assistant")] + tokens
+    return None
+
+
+def _lead_bare_channel(s: str, out: list) -> int:
+    """A completion starts after `<|start|>assistant`, so a stripped answer starts with a bare
+    channel word: `analysisWe need...`, `finalThe answer`, `commentary to=functions.shell json{`.
+    Accepted only when the word is glued to a capital or `to=`, or when the field also holds a
+    stripped `assistantfinal`-style marker, so normal prose ("finally", "analysis of") is left."""
+    for channel in _CHANNELS:
+        if not s.startswith(channel):
+            continue
+        rest = s[len(channel):len(channel) + 40].lstrip()
+        nxt = s[len(channel):len(channel) + 1]
+        glued = nxt.isupper() or nxt.isdigit() or nxt == "<" or rest.startswith("to=")
+        if glued or _has_bare_marker(s):
+            end, tokens = _bare_header(s, len(channel), channel)
+            out.extend(tokens)
+            return end
+    return 0
+
+
+def _has_bare_marker(s: str) -> bool:
+    return any(s.find("assistant" + c) >= 0 for c in _CHANNELS)
+
+
+def _bare_header(s: str, p: int, channel: str) -> tuple[int, list[tuple[str, str]]]:
+    """Tokens for a stripped header that starts at p (right after the channel word).
+
+    `commentary to=NAME [json|code]` keeps its recipient; the content starts after it. When a real
+    token follows (`<|constrain|>`, `<|message|>`) the lexer goes on with it instead."""
+    tokens: list[tuple[str, str]] = [("channel", ""), ("text", channel)]
+    j = p
+    if channel == "commentary" or s.startswith(" to=", p) or s.startswith("to=", p):
+        k = _skip_spaces(s, p)
+        if s.startswith("to=", k):
+            j = _skip_spaces(s, k + 3)
+            j = _read_name_end(s, j)
+            k = _skip_spaces(s, j)
+            for ctype in _CONTENT_TYPES:
+                if s.startswith(ctype, k):
+                    j = _skip_spaces(s, k + len(ctype))
+                    break
+            tokens.append(("text", " " + s[p:j].strip()))
+    if not s.startswith("<|", _skip_spaces(s, j)):
+        tokens.append(("message", ""))
+    return j, tokens
+
+
+def _skip_spaces(s: str, i: int, limit: int = 64) -> int:
+    end = min(len(s), i + limit)
+    while i < end and s[i] in " \t":
+        i += 1
+    return i
+
+
+def _read_name_end(s: str, i: int) -> int:
+    end = min(len(s), i + _NAME_LIMIT)
+    while i < end and not s[i].isspace() and s[i] not in '{["<':
+        i += 1
+    return i
+
+
+# ----------------------------------------------------------------------------------------------
+# Messages: tokens -> [Message]
+
+@dataclass
+class _Message:
+    role: str = ""        # text of the role part of the header (may hold `to=NAME`)
+    channel: str = ""     # text after <|channel|>
+    ctype: str = ""       # text after <|constrain|>
+    content: list[str] = field(default_factory=list)
+    has_body: bool = False  # a <|message|> was seen; without it the "header" may be plain text
+
+
+def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
+    """Group lexed pieces into messages, tolerating missing and misplaced tokens."""
+    done: list[_Message] = []
+    cur, fld = _Message(), "role"
+    for kind, value in pieces:
+        if kind == "text":
+            if cur.has_body:
+                cur.content.append(value)
+            else:
+                setattr(cur, fld, getattr(cur, fld) + value)
+        elif kind == "message":
+            if cur.has_body:
+                cur, fld = _split_glued_header(cur, done) or (cur, fld)
+            cur.has_body, fld = True, "content"
+        elif kind == "constrain":
+            if cur.has_body:
+                cur, fld = _split_glued_header(cur, done) or (cur, fld)
+            if not cur.has_body:
+                fld = "ctype"
+        elif kind == "channel":
+            if cur.has_body:
+                _strip_trailing_word(cur, "assistant")
+                done.append(cur)
+                cur = _Message()
+            elif fld == "role" and not _header_like(cur.role):
+                done.append(_as_text(cur))
+                cur = _Message()
+            fld = "channel"
+        elif kind == "start" or kind in _TERMINATORS or kind == "startoftext":
+            _close(cur, done)
+            cur, fld = _Message(), "role"
+    _close(cur, done)
+    return done
+
+
+def _close(cur: _Message, done: list[_Message]) -> None:
+    if cur.has_body:
+        done.append(cur)
+    elif not _header_like(cur.role + " " + cur.channel + " " + cur.ctype):
+        done.append(_as_text(cur))
+    elif cur.channel.strip() or cur.ctype.strip() or "to=" in cur.role:
+        cur.has_body = True  # a header with no body: a truncated message; keep it for diagnostics
+        done.append(cur)
+
+
+def _as_text(cur: _Message) -> _Message:
+    """A 'header' that was never followed by <|message|> is plain text the model wrote."""
+    text = cur.role + cur.channel + cur.ctype
+    return _Message(content=[text], has_body=True)
+
+
+def _strip_trailing_word(cur: _Message, word: str) -> None:
+    """`...thinking assistant<|channel|>final`: the `<|end|><|start|>` were lost, `assistant` stays."""
+    if cur.content and cur.content[-1].rstrip().endswith(word):
+        last = cur.content[-1].rstrip()
+        cur.content[-1] = last[:len(last) - len(word)]
+
+
+def _split_glued_header(cur: _Message, done: list[_Message]):
+    """`<|message|>` or `<|constrain|>` inside a body: the previous message ran on and its tail is
+    the next header (`... commentary to=functions.shell <|constrain|>json<|message|>`)."""
+    if not cur.content:
+        return None
+    last = cur.content[-1]
+    tail_start = max(0, len(last) - 300)
+    k = last.rfind("to=", tail_start)
+    if k < 0:
+        return None
+    cut = k
+    for word in ("commentary", "analysis", "final"):
+        w = last.rfind(word, tail_start, k)
+        if w >= 0:
+            cut = min(cut, w)
+    cur.content[-1] = last[:cut]
+    _strip_trailing_word(cur, "assistant")
+    done.append(cur)
+    return _Message(channel=last[cut:]), "ctype"
+
+
+def _header_like(text: str) -> bool:
+    """True when `text` could be a harmony header (role, channel, recipient, content type)."""
+    words = text.split(None, 8)
+    if len(words) > 7:
+        return False
+    after_to = False
+    for w in words:
+        if after_to or w.startswith("to="):
+            after_to = w == "to="
+            continue
+        if w in _ROLES or w in _CHANNELS or w in _CONTENT_TYPES or w == "<|constrain|>json":
+            continue
+        if _dotted_name(w):
+            continue
+        return False
+    return True
+
+
+def _dotted_name(w: str) -> bool:
+    """`functions.shell` (a tool role) but not `Done.` or `e.g`."""
+    if "." not in w or w.endswith(".") or not w[:1].isalpha() or len(w) > _NAME_LIMIT:
+        return False
+    return all(c.isalnum() or c in "._-" for c in w) and w.split(".", 1)[0].islower()
+
+
+# ----------------------------------------------------------------------------------------------
+# Header interpretation
+
+@dataclass
+class _Header:
+    role: str
+    channel: str
+    recipient: str
+    ctype: str
+
+
+def _header(msg: _Message) -> _Header:
+    recipient = ""
+    for part in (msg.role, msg.channel, msg.ctype):
+        k = part.find("to=")
+        if k >= 0:
+            recipient = _recipient_text(part, k + 3)
+            break
+    role, channel = "", ""
+    words = (msg.role[:1000] + " " + msg.channel[:1000]).split()
+    skip = False
+    for w in words:
+        if skip or w.startswith("to="):
+            skip = w == "to="
+            continue
+        if w in _CHANNELS and not channel:
+            channel = w
+        elif not role and (w in _ROLES or _dotted_name(w)) and w not in _CHANNELS:
+            role = w
+        elif not channel:
+            channel = _glued_channel(w)
+    ctype = msg.ctype.strip()[:_NAME_LIMIT]
+    return _Header(role or "assistant", channel, recipient, ctype)
+
+
+def _glued_channel(w: str) -> str:
+    """`commentaryjson` or `final<junk>`: a channel word with residue glued on."""
+    for c in _CHANNELS:
+        if w.startswith(c):
+            return c
+    return ""
+
+
+def _recipient_text(part: str, j: int) -> str:
+    """The raw text after `to=`, up to the next structural character; clean_name() picks the name
+    out of it (so `functions. shell` and `functions.shell json` both work)."""
+    end = min(len(part), j + _NAME_LIMIT)
+    k = j
+    while k < end and part[k] not in '<{["\n':
+        k += 1
+    return part[j:k]
+
+
+# ----------------------------------------------------------------------------------------------
+# Name clean-up
+
+def clean_name(name: str) -> str:
+    """Canonical tool name: residue, prefixes and glued content types removed, aliases mapped."""
+    n = (name or "")[:_NAME_LIMIT * 2]
+    for cut in ("<|", "|>", "{", "(", "<"):
+        k = n.find(cut)
+        if k >= 0:
+            n = n[:k]
+    n = n.strip().strip("\"'`").strip()
+    if n.startswith("to="):
+        n = n[3:].strip()
+    words = n.split()
+    if len(words) > 1 and (words[0].endswith(".") or words[1].startswith(".")):
+        words = [words[0] + words[1]]  # "functions. shell"
+    n = words[0].strip("\"'`").rstrip(".,:;") if words else ""
+    low = n.lower()
+    for prefix in ("",) + _PREFIXES:
+        if prefix and not (low.startswith(prefix) and len(n) > len(prefix)):
+            continue
+        rest, low_rest = n[len(prefix):], low[len(prefix):]
+        if low_rest in _ALIASES:
+            return _ALIASES[low_rest]
+        for suffix in _CONTENT_TYPES + _CHANNELS:
+            base = low_rest[:-len(suffix)].rstrip("._-")
+            if low_rest.endswith(suffix) and base in _ALIASES:
+                return _ALIASES[base]
+        if prefix:
+            return rest
+    return n
+
+
+# ----------------------------------------------------------------------------------------------
+# Tolerant JSON
+
+class _ArgsError(ValueError):
+    """Arguments that cannot be read unambiguously; the message is written for the model."""
+
+
+def parse_arguments(text: str | None, notes: list[str] | None = None) -> Any:
+    """Parse tool arguments, repairing only what has a single reading. Raises _ArgsError."""
+    notes = notes if notes is not None else []
+    s = _strip_fences((text or "").strip())
+    if not s:
+        return {}
+    value, err = _loads(s)
+    if err is None:
+        return _unwrap_string(value, notes)
+    for repair in (_repair_escaped, _repair_surrounded, _repair_stray_closer, _repair_truncated):
+        fixed = repair(s, err)
+        if fixed is not None:
+            value, label = fixed
+            notes.append(label)
+            return _unwrap_string(value, notes)
+    raise _ArgsError(_describe_json_error(s, err))
+
+
+def _loads(s: str):
     try:
-        args = json.loads(arguments_text or "{}")
-    except ValueError as exc:
-        return RecoveredCall(call_id, name, None, f"arguments are not valid JSON: {exc}")
+        return json.loads(s), None
+    except (ValueError, RecursionError) as exc:
+        return None, exc
+
+
+def _strip_fences(s: str) -> str:
+    if s.startswith("```"):
+        nl = s.find("\n")
+        end = s.rfind("```")
+        if nl > 0 and end > nl:
+            return s[nl + 1:end].strip()
+    return s
+
+
+def _unwrap_string(value: Any, notes: list[str]) -> Any:
+    """Double encoding: the arguments are a JSON string holding JSON."""
+    if isinstance(value, str):
+        inner = value.strip()
+        if inner[:1] in "{[":
+            parsed, err = _loads(inner)
+            if err is None:
+                notes.append("arguments were double-encoded JSON")
+                return parsed
+    return value
+
+
+def _repair_escaped(s: str, err: Exception):
+    """`{\\"command\\": [\\"ls\\"]}`: one level of escaping too many."""
+    if not s.startswith('{\\"') and not s.startswith('[\\"'):
+        return None
+    unescaped, e1 = _loads('"' + s + '"')
+    if e1 is not None or not isinstance(unescaped, str):
+        return None
+    value, e2 = _loads(unescaped)
+    if e2 is None:
+        return value, "arguments were over-escaped"
+    return None
+
+
+def _repair_surrounded(s: str, err: Exception):
+    """Prose (or a stray closing bracket) before/after exactly one JSON object."""
+    start = s.find("{")
+    if start < 0:
+        return None
+    try:
+        value, end = json.JSONDecoder().raw_decode(s, start)
+    except (ValueError, RecursionError):
+        return None
+    rest = s[end:].strip()
+    if _has_object(rest):
+        return None  # a second object: two readings, refuse
+    if start == 0 and rest and not rest.strip("}] \n\t"):
+        return value, "a stray closing bracket after the arguments was removed"
+    return value, "text around the JSON arguments was ignored"
+
+
+def _has_object(s: str) -> bool:
+    k = s.find("{")
+    if k < 0:
+        return False
+    try:
+        json.JSONDecoder().raw_decode(s, k)
+        return True
+    except (ValueError, RecursionError):
+        return False
+
+
+def _repair_stray_closer(s: str, err: Exception):
+    """`{"command": ["ls"]]}`: one extra `]` or `}` inside."""
+    for _ in range(2):
+        pos = getattr(err, "pos", None)
+        if pos is None or pos >= len(s) or s[pos] not in "]}":
+            return None
+        s = s[:pos] + s[pos + 1:]
+        value, err = _loads(s)
+        if err is None:
+            return value, "a stray closing bracket in the arguments was removed"
+    return None
+
+
+def _repair_truncated(s: str, err: Exception):
+    """`{"command": ["ls", "-la"]`: the closing brackets are missing, nothing else is."""
+    if not s.startswith("{"):
+        return None
+    stack, in_str, esc = [], False, False
+    for ch in s:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]":
+            if not stack or stack.pop() != ch:
+                return None
+    if in_str or not stack or s.rstrip()[-1:] in (",", ":"):
+        return None
+    value, e = _loads(s + "".join(reversed(stack)))
+    if e is None:
+        return value, "the arguments were truncated; missing closing brackets were added"
+    return None
+
+
+def _describe_json_error(s: str, err: Exception) -> str:
+    if isinstance(err, RecursionError):
+        return "the arguments are nested too deeply to parse; send a flat JSON object"
+    pos = getattr(err, "pos", 0) or 0
+    near = s[max(0, pos - 30):pos + 30].replace("\n", "\\n")
+    if pos >= len(s) - 1:
+        return ("the arguments JSON is truncated (it ends before the object is closed); "
+                "send the complete JSON object again")
+    return f"the arguments are not valid JSON ({getattr(err, 'msg', err)} near {near!r}); " \
+           "send one JSON object"
+
+
+# ----------------------------------------------------------------------------------------------
+# Argument normalisation
+
+_TIMEOUT_MS = ("timeout_ms", "timeoutMs", "timeout_millis", "timeout_milliseconds", "timeoutMillis",
+               "timeout_msec")
+_TIMEOUT_S = ("timeout_seconds", "timeout_s", "timeout_sec", "timeout_secs", "timeoutSeconds",
+              "timeoutSec", "timeout_in_seconds")
+_WORKDIR = ("workdir", "cwd", "working_directory", "workingDirectory", "working_dir", "dir",
+            "directory")
+
+
+def normalize_call(call_id: str, name: str, arguments_text: str | None) -> RecoveredCall:
+    """Clean the name and normalise the arguments of one call (structured or leaked)."""
+    try:
+        return _normalize(call_id, name, arguments_text, [])
+    except Exception as exc:  # never raise on model output
+        return RecoveredCall(call_id, clean_name(str(name)), None,
+                             f"the tool call could not be read: {type(exc).__name__}")
+
+
+def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> RecoveredCall:
+    canon = clean_name(name or "")
+    if not canon:
+        return RecoveredCall(call_id, "", None, "the tool call has no tool name; "
+                             "resend it with a recipient such as to=functions.shell")
+    if canon == APPLY_PATCH and _raw_patch(text) is not None:
+        return RecoveredCall(call_id, canon, {"input": _raw_patch(text)})
+    try:
+        args = parse_arguments(text, notes)
+    except _ArgsError as exc:
+        return RecoveredCall(call_id, canon, None, f"{canon}: {exc}")
+    args = _unwrap_call_object(args, canon)
+    if canon == SHELL and isinstance(args, list):
+        args = {"command": args}
+    if canon == APPLY_PATCH and isinstance(args, str) and args.lstrip().startswith(_PATCH_START):
+        args = {"input": args}
     if not isinstance(args, dict):
-        return RecoveredCall(call_id, name, None, "arguments must be a JSON object")
-    return RecoveredCall(call_id, name, args)
+        return RecoveredCall(call_id, canon, None,
+                             f"{canon}: the arguments must be a JSON object, got {type(args).__name__}")
+    if canon == SHELL:
+        return _normalize_shell(call_id, args, notes)
+    if canon == APPLY_PATCH:
+        return _normalize_patch(call_id, args)
+    if canon == UPDATE_PLAN:
+        return _normalize_plan(call_id, args)
+    return RecoveredCall(call_id, canon, args)
+
+
+def _raw_patch(text: str | None) -> str | None:
+    """apply_patch is a free-form tool in Codex: a bare patch body is its whole input."""
+    s = _strip_fences((text or "").strip())
+    return s if s.startswith(_PATCH_START) else None
+
+
+def _unwrap_call_object(args: Any, canon: str) -> Any:
+    """`{"name": "shell", "arguments": {...}}` written as the arguments of a call to shell."""
+    if isinstance(args, dict) and set(args) <= {"name", "arguments", "parameters", "type"}:
+        inner = args.get("arguments", args.get("parameters"))
+        if isinstance(inner, str):
+            parsed, err = _loads(inner)
+            inner = parsed if err is None else inner
+        if isinstance(inner, dict) and clean_name(str(args.get("name", canon))) == canon:
+            return inner
+    return args
+
+
+def _normalize_shell(call_id: str, args: dict, notes: list[str]) -> RecoveredCall:
+    args = dict(args)
+    patch = args.get("input", args.get("patch"))
+    if isinstance(patch, str) and patch.lstrip().startswith(_PATCH_START) and \
+            "command" not in args and "cmd" not in args:
+        notes.append("a patch sent to shell was routed to apply_patch")
+        return RecoveredCall(call_id, APPLY_PATCH, {"input": patch})
+    if "command" not in args:
+        for alias in ("cmd", "commands", "argv", "script"):
+            if alias in args:
+                args["command"] = args.pop(alias)
+                break
+    else:
+        args.pop("cmd", None)
+    command, error = _argv(args.get("command"))
+    if error:
+        return RecoveredCall(call_id, SHELL, None, f"shell: {error}")
+    args["command"] = command
+    _normalize_workdir(args)
+    _normalize_timeout(args, notes)
+    if "workdir" not in args:
+        routed = _argv_patch(command)
+        if routed is not None:
+            notes.append("a patch passed as a shell argv was routed to apply_patch")
+            return RecoveredCall(call_id, APPLY_PATCH, {"input": routed})
+    return RecoveredCall(call_id, SHELL, args)
+
+
+def _argv(command: Any) -> tuple[list[str] | None, str | None]:
+    if command is None:
+        return None, 'missing "command"; send {"command": ["bash", "-lc", "..."]}'
+    if isinstance(command, str):
+        if not command.strip():
+            return None, '"command" is empty'
+        listed, err = _loads(command) if command.lstrip().startswith("[") else (None, True)
+        if err is None and isinstance(listed, list) and listed:
+            return _argv(listed)  # '["ls", "-la"]': a JSON-encoded argv
+        return ["bash", "-lc", command], None
+    if not isinstance(command, list) or not command:
+        return None, '"command" must be a non-empty list of strings'
+    if not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in command):
+        return None, '"command" must be a list of strings'
+    argv = [a if isinstance(a, str) else json.dumps(a) for a in command]
+    if len(argv) == 1 and " " in argv[0].strip() and not argv[0].startswith(_PATCH_START):
+        return ["bash", "-lc", argv[0]], None  # ["ls -la"]: a script, not a program name
+    return argv, None
+
+
+def _argv_patch(argv: list[str]) -> str | None:
+    if len(argv) == 2 and argv[0] in ("apply_patch", "applypatch") and \
+            argv[1].lstrip().startswith(_PATCH_START):
+        return argv[1]
+    if len(argv) == 1 and argv[0].lstrip().startswith(_PATCH_START):
+        return argv[0]
+    return None
+
+
+def _normalize_workdir(args: dict) -> None:
+    for alias in _WORKDIR:
+        if alias in args:
+            value = args.pop(alias)
+            if isinstance(value, str) and value.strip() and "workdir" not in args:
+                args["workdir"] = value
+    # no workdir given: leave it absent, the shell tool uses the session's cwd
+
+
+def _normalize_timeout(args: dict, notes: list[str]) -> None:
+    """One `timeout_ms` in milliseconds; an unreadable timeout is dropped (the tool's default
+    applies) rather than failing a command the model otherwise got right."""
+    found = [(k, args.pop(k)) for k in list(args) if k == "timeout" or k in _TIMEOUT_MS
+             or k in _TIMEOUT_S]
+    if not found:
+        return
+    key, value = found[0]
+    ms = _to_ms(key, value)
+    if ms is None:
+        notes.append(f"ignored an unreadable timeout {key}={value!r}")
+    else:
+        args["timeout_ms"] = ms
+        if key != "timeout_ms" or value != ms:
+            notes.append(f"{key}={value!r} read as timeout_ms={ms}")
+
+
+_UNIT_SUFFIXES = (("milliseconds", "ms"), ("millis", "ms"), ("ms", "ms"), ("seconds", "s"),
+                  ("secs", "s"), ("sec", "s"), ("s", "s"), ("minutes", "m"), ("mins", "m"),
+                  ("min", "m"), ("m", "m"))
+
+
+def _to_ms(key: str, value: Any) -> int | None:
+    """`timeout_ms` is milliseconds, `timeout_seconds` seconds; a bare `timeout` is read as
+    seconds up to 600 (nobody means a sub-second timeout) and as milliseconds above.
+    Strings with units ("30s", "2m", "1500ms") are understood."""
+    unit = "ms" if key in _TIMEOUT_MS else "s" if key in _TIMEOUT_S else "?"
+    if isinstance(value, str):
+        v = value.strip().lower()
+        for suffix, u in _UNIT_SUFFIXES:
+            if v.endswith(suffix):
+                v, unit = v[:-len(suffix)].strip(), u
+                break
+        try:
+            value = float(v)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or value != value or value == float("inf"):
+        return None
+    if unit == "?":
+        unit = "s" if value <= 600 else "ms"
+    factor = {"ms": 1, "s": 1000, "m": 60000}[unit]
+    return int(round(value * factor))
+
+
+def _normalize_patch(call_id: str, args: dict) -> RecoveredCall:
+    args = dict(args)
+    if "input" not in args:
+        for alias in ("patch", "content", "diff", "text"):
+            if isinstance(args.get(alias), str):
+                args["input"] = args.pop(alias)
+                break
+    if not isinstance(args.get("input"), str):
+        return RecoveredCall(call_id, APPLY_PATCH, None,
+                             'apply_patch: missing "input"; send {"input": "*** Begin Patch\\n...'
+                             '\\n*** End Patch"}')
+    return RecoveredCall(call_id, APPLY_PATCH, args)
+
+
+def _normalize_plan(call_id: str, args: dict) -> RecoveredCall:
+    args = dict(args)
+    plan = args.get("plan")
+    if isinstance(plan, str):
+        parsed, err = _loads(plan)
+        if err is None:
+            args["plan"] = plan = parsed
+    if not isinstance(plan, list):
+        return RecoveredCall(call_id, UPDATE_PLAN, None,
+                             'update_plan: "plan" must be a list of {"step", "status"} objects')
+    return RecoveredCall(call_id, UPDATE_PLAN, args)
+
+
+# ----------------------------------------------------------------------------------------------
+# recover()
+
+@dataclass
+class _Found:
+    """What one field (content or one reasoning text) held."""
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    calls: list[tuple[str, str]] = field(default_factory=list)  # (raw name, raw arguments)
 
 
 def recover(content: str | None, reasoning_texts: Iterable[str | None] = (),
             structured_calls: Iterable[tuple[str, str, str | None]] = ()) -> Recovery:
-    reasoning = "\n".join(t for t in reasoning_texts if t)
-    calls = [normalize_call(*c) for c in structured_calls]
-    return Recovery(text=content or "", reasoning=reasoning, calls=calls)
+    """Split one model answer into clean text, reasoning and tool calls. Never raises."""
+    try:
+        return _recover(content, reasoning_texts, structured_calls)
+    except Exception as exc:  # a bug here must not stop the agent: show scrubbed text
+        texts = [t for t in (reasoning_texts or ()) if isinstance(t, str)]
+        return Recovery(text=scrub(content if isinstance(content, str) else ""),
+                        reasoning=scrub("\n".join(texts)),
+                        diagnostics=[f"envelope recovery failed: {type(exc).__name__}: {exc}"])
+
+
+def _recover(content, reasoning_texts, structured_calls) -> Recovery:
+    result = Recovery()
+    for item in structured_calls or ():
+        call_id, name, args = (tuple(item) + (None, None, None))[:3]
+        notes: list[str] = []
+        call = _safe_normalize(str(call_id or _new_id()), str(name or ""), args, notes)
+        result.calls.append(call)
+        result.diagnostics.extend(f"{call.call_id}: {n}" for n in notes)
+    fields = [(t, True) for t in (reasoning_texts or ()) if isinstance(t, str) and t]
+    if isinstance(content, str) and content:
+        fields.append((content, False))
+    text_parts: list[str] = []
+    reasoning_parts: list[str] = []
+    pending = _Pending(result)
+    for index, (value, is_reasoning) in enumerate(fields):
+        found = _scan_field(value, is_reasoning, result.diagnostics)
+        _add_unique(text_parts, found.text)
+        _add_unique(reasoning_parts, found.reasoning)
+        pending.add(found.calls, index, "reasoning" if is_reasoning else "content")
+    result.text = scrub("\n\n".join(text_parts))
+    result.reasoning = scrub("\n\n".join(reasoning_parts))
+    return result
+
+
+def _safe_normalize(call_id, name, args, notes) -> RecoveredCall:
+    """normalize_call for servers that send arguments as a dict instead of JSON text."""
+    try:
+        return _normalize(call_id, name, args if isinstance(args, str) or args is None
+                          else json.dumps(args), notes)
+    except Exception as exc:
+        return RecoveredCall(call_id, clean_name(name), None,
+                             f"the tool call could not be read: {type(exc).__name__}")
+
+
+def _add_unique(parts: list[str], new: list[str]) -> None:
+    """A server that copies the final answer into both content and reasoning shows it once."""
+    for p in new:
+        if p and p not in parts:
+            parts.append(p)
+
+
+class _Pending:
+    """Adds leaked calls to the result, dropping copies of structured calls and of calls already
+    found in another field (servers that send a call both ways, or in content and reasoning)."""
+
+    def __init__(self, result: Recovery):
+        self.result = result
+        self.unmatched = [(_key(c), -1) for c in result.calls]
+
+    def add(self, calls: list[tuple[str, str]], index: int, where: str) -> None:
+        for name, args in calls:
+            notes: list[str] = []
+            call = _safe_normalize(_new_id(), name, args, notes)
+            call.recovered = True
+            key = _key(call)
+            twin = next((i for i, (k, src) in enumerate(self.unmatched)
+                         if k == key and src != index), None)
+            if twin is not None:
+                self.unmatched.pop(twin)
+                self.result.diagnostics.append(f"dropped a leaked copy of a {call.name} call")
+                continue
+            self.unmatched.append((key, index))
+            self.result.calls.append(call)
+            log = self.result.diagnostics
+            log.append(f"{call.call_id}: recovered a leaked {call.name or '?'} call from {where}")
+            log.extend(f"{call.call_id}: {n}" for n in notes)
+            if call.error:
+                log.append(f"{call.call_id}: {call.error}")
+
+
+def _key(call: RecoveredCall) -> str:
+    if call.arguments is not None:
+        try:
+            return call.name + "\0" + json.dumps(call.arguments, sort_keys=True)
+        except (TypeError, ValueError):
+            pass
+    return call.name + "\0!" + (call.error or "")
+
+
+def _new_id() -> str:
+    return "call_" + os.urandom(6).hex()
+
+
+def _scan_field(value: str, is_reasoning: bool, diagnostics: list[str]) -> _Found:
+    found = _Found()
+    plain = found.reasoning if is_reasoning else found.text
+    if not _has_envelope(value):
+        call = _bare_call_object(value) if not is_reasoning else None
+        if call:
+            found.calls.append(call)
+            diagnostics.append("the answer was a bare JSON tool call; it was run as a call")
+        else:
+            plain.append(value)
+        return found
+    for msg in _messages(_lex(value)):
+        _route(msg, found, plain, diagnostics)
+    return found
+
+
+def _has_envelope(s: str) -> bool:
+    if "<|" in s or "|>" in s or _has_bare_marker(s):
+        return True
+    return any(s.startswith(c) for c in _CHANNELS) and _lead_bare_channel(s, []) > 0
+
+
+def _route(msg: _Message, found: _Found, plain: list[str], diagnostics: list[str]) -> None:
+    body = "".join(msg.content)
+    head = _header(msg)
+    if head.role != "assistant":
+        if body.strip():
+            diagnostics.append(f"dropped a message written as role {head.role!r} "
+                               f"({len(body)} characters): the model cannot speak for tools or users")
+        return
+    if head.recipient and head.recipient not in ("assistant", "user"):
+        found.calls.append((head.recipient, body))
+        return
+    text = body.strip()
+    if not text:
+        return
+    if head.channel == "analysis":
+        found.reasoning.append(text)
+    elif head.channel == "commentary" and _json_object(text):
+        inferred = _inferred_call(text)
+        found.calls.append(inferred or ("", text))
+        diagnostics.append("a commentary message without recipient held tool arguments; " +
+                           ("the tool was inferred from them" if inferred else "the model is asked "
+                            "to name the tool"))
+    elif head.channel in ("final", "commentary"):
+        found.text.append(text)
+    else:
+        plain.append(text)
+
+
+def _json_object(text: str) -> bool:
+    return text.startswith("{") and text.endswith("}") and _loads(text)[1] is None
+
+
+def _inferred_call(text: str) -> tuple[str, str] | None:
+    """`<|channel|>commentary<|message|>{"command": [...]}` with the recipient lost: the shape of
+    the arguments names the tool when it is one of ours."""
+    if not text.startswith("{") or not text.endswith("}"):
+        return None
+    value, err = _loads(text)
+    if err is not None or not isinstance(value, dict):
+        return None
+    bare = _bare_call_object(text)
+    if bare:
+        return bare
+    if "command" in value or "cmd" in value:
+        return SHELL, text
+    if isinstance(value.get("input"), str) and value["input"].lstrip().startswith(_PATCH_START):
+        return APPLY_PATCH, text
+    if isinstance(value.get("plan"), list):
+        return UPDATE_PLAN, text
+    return None
+
+
+def _bare_call_object(text: str) -> tuple[str, str] | None:
+    """The whole answer is `{"name": "shell", "arguments": {...}}` naming one of our tools."""
+    s = text.strip()
+    if not (s.startswith("{") and s.endswith("}") and '"name"' in s):
+        return None
+    value, err = _loads(s)
+    if err is not None or not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        return None
+    args = value.get("arguments", value.get("parameters"))
+    if set(value) - {"name", "arguments", "parameters", "type"} or args is None:
+        return None
+    name = clean_name(value["name"])
+    if name not in (SHELL, APPLY_PATCH, UPDATE_PLAN):
+        return None
+    return name, args if isinstance(args, str) else json.dumps(args)
+
+
+# ----------------------------------------------------------------------------------------------
+# Scrubbing
+
+def scrub(text: str) -> str:
+    """Remove every harmony special token (and dangling halves) from text shown to people."""
+    if "<|" not in text and "|>" not in text:
+        return text
+    pieces = _lex_tokens_only(text)
+    out = "".join(pieces)
+    if "<|" in out and any(t in out for t in SPECIAL_TOKENS):
+        out = out.replace("<|", "<")  # only reachable by tokens rebuilt from fragments
+    return out
+
+
+def _lex_tokens_only(text: str) -> list[str]:
+    """The text pieces of `text` with tokens removed (bare words are left alone)."""
+    out: list[str] = []
+    flushed = 0
+    nxt = {"<|": text.find("<|"), "|>": text.find("|>")}
+    while True:
+        live = [(p, k) for k, p in nxt.items() if p >= 0]
+        if not live:
+            break
+        p, kind = min(live)
+        hit = _match_open(text, p) if kind == "<|" else _match_close(text, p, flushed)
+        step = p + 1
+        if hit is not None:
+            out.append(text[flushed:hit[0]])
+            flushed = step = hit[1]
+        for k, q in nxt.items():
+            if 0 <= q < step:
+                nxt[k] = text.find(k, step)
+    out.append(text[flushed:])
+    return out
