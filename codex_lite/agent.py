@@ -70,11 +70,9 @@ class Agent:
         self.emit(ev.HistoryRewind(length=length))
 
     def restore(self, history: list[dict[str, Any]]) -> None:
-        """Continue a resumed session: its history replaces the fresh one (keeping today's
-        instructions, since the environment may have changed)."""
-        fresh = self.history[:1] if self.history and self.history[0].get("role") == "system" else []
-        old = history[1:] if history and history[0].get("role") == "system" else history
-        self.history = fresh + list(old)
+        """Continue a resumed session: its saved history, instructions included, replaces the fresh
+        one, so the session file's record of the history stays consistent (no event is emitted)."""
+        self.history = list(history)
 
     def run(self, prompt: str) -> TurnResult:
         """One user turn, with the fallback-retry loop around it."""

@@ -27,6 +27,11 @@ def _common(parser, sub: bool = False) -> None:
     parser.add_argument("-p", "--profile", help="use [profiles.NAME] from config.toml", **keep)
     parser.add_argument("-C", "--cd", metavar="DIR", help="work in DIR instead of the current folder",
                         **keep)
+    parser.add_argument("--telemetry", dest="telemetry", action="store_true",
+                        default=argparse.SUPPRESS if sub else None,
+                        help="write telemetry for this run (overrides config and CODEX_LITE_TELEMETRY)")
+    parser.add_argument("--no-telemetry", dest="telemetry", action="store_false",
+                        default=argparse.SUPPRESS if sub else None, help="no telemetry for this run")
 
 
 def build_parser():
@@ -40,8 +45,8 @@ def build_parser():
                "LITELLM_BASE_URL and LITELLM_API_KEY.")
     parser.add_argument("--version", action="version", version=f"codex-lite {__version__}")
     _common(parser)
-    parser.add_argument("prompt", nargs="?", help="optional first prompt for the REPL")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                help="exec, resume or stats; anything else is a first prompt for the REPL")
 
     ex = sub.add_parser("exec", help="run one task non-interactively and print the answer",
                         description="Run one task without asking questions. The final answer goes to "
@@ -54,7 +59,70 @@ def build_parser():
     ex.add_argument("--skip-git-repo-check", action="store_true",
                     help="allow running outside a git repository")
     ex.add_argument("prompt", nargs="?", help="the task; `-` (or a pipe) reads it from stdin")
+    _resume_args(ex)
+
+    rs = sub.add_parser("resume", help="continue an earlier session in the REPL",
+                        description="Continue an earlier session with its history.")
+    _common(rs, sub=True)
+    rs.add_argument("session_id", nargs="?", help="the session to continue (see $CODEX_HOME/sessions)")
+    rs.add_argument("--last", action="store_true", help="continue the newest session")
+    rs.add_argument("prompt", nargs="?", help="optional prompt to send right away")
+
+    st = sub.add_parser("stats", help="show token usage and retry statistics from telemetry",
+                        description="Usage and retry statistics recorded by telemetry.")
+    _common(st, sub=True)
+    st.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
     return parser
+
+
+def _resume_args(parser) -> None:
+    """`exec resume [--last | ID]`: hidden options filled in by main() when it sees `exec resume`."""
+    import argparse
+
+    parser.add_argument("--resume-id", help=argparse.SUPPRESS)
+    parser.add_argument("--resume-last", action="store_true", help=argparse.SUPPRESS)
+
+
+COMMANDS = ("exec", "resume", "stats")
+OPTIONS_WITH_VALUE = ("-m", "--model", "-c", "--config", "-p", "--profile", "-C", "--cd")
+
+
+def _split_repl_prompt(argv: list[str]) -> tuple[list[str], str | None]:
+    """`codex-lite "fix the bug"`: a first positional that is not a command is the REPL's prompt
+    (argparse cannot mix an optional positional with subcommands)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return argv[:i], " ".join(argv[i + 1:]) or None
+        if arg in OPTIONS_WITH_VALUE:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        if arg in COMMANDS:
+            return argv, None
+        return argv[:i] + argv[i + 1:], arg
+    return argv, None
+
+
+def _rewrite_exec_resume(argv: list[str]) -> list[str]:
+    """`exec resume --last PROMPT` / `exec resume ID PROMPT` -> exec --resume-last / --resume-id ID."""
+    if "exec" not in argv:
+        return argv
+    i = argv.index("exec")
+    if argv[i + 1:i + 2] != ["resume"]:
+        return argv
+    rest = argv[i + 2:]
+    if "--last" in rest:
+        rest.remove("--last")
+        return argv[:i + 1] + ["--resume-last"] + rest
+    positional = [j for j, a in enumerate(rest) if not a.startswith("-")]
+    if positional:
+        j = positional[0]
+        return argv[:i + 1] + ["--resume-id", rest[j]] + rest[:j] + rest[j + 1:]
+    return argv[:i + 1] + ["--resume-last"] + rest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv == ["--version"]:  # fast path: no argparse, no config, no network
         print(f"codex-lite {__version__}")
         return EXIT_OK
+    argv, repl_prompt = _split_repl_prompt(_rewrite_exec_resume(list(argv)))
     args = build_parser().parse_args(argv)
+    if args.command is None:
+        args.prompt = repl_prompt
     from codex_lite.config import ConfigError
 
     try:
@@ -70,9 +141,13 @@ def main(argv: list[str] | None = None) -> int:
             from codex_lite import exec as exec_mode
 
             return exec_mode.run(args)
-        print("codex-lite: the interactive REPL is not available yet; use `codex-lite exec`",
-              file=sys.stderr)
-        return EXIT_FAIL
+        if args.command == "stats":
+            from codex_lite import stats
+
+            return stats.main(args)
+        from codex_lite import repl  # the only place prompt_toolkit may be imported from
+
+        return repl.main(args)
     except ConfigError as exc:
         print(f"codex-lite: config error: {exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -167,8 +167,9 @@ class TurnFailed(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
-    for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange, PlanUpdate,
-                HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, Error, TurnCompleted, TurnFailed)
+    for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange,
+                PlanUpdate, HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, Error, TurnCompleted,
+                TurnFailed)
 }
 
 

@@ -174,6 +174,14 @@ def in_git_repo(path: str) -> bool:
 
 def run(args: Any) -> int:
     """The body of `codex-lite exec`; returns the exit code."""
+    try:
+        return _run(args)
+    except ResumeError as exc:
+        print(f"codex-lite exec: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: Any) -> int:
     from codex_lite import config as cfg_mod
     from codex_lite.client import ModelError
     from codex_lite.session import open_session
@@ -195,7 +203,11 @@ def run(args: Any) -> int:
     printer = JsonlPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
     bus = ev.Bus(printer)
     try:
-        session, note = open_session(config, cwd, bus)
+        resume, resume_path = _saved_session(config, args)
+        if resume is not None and not args.cd:
+            cwd = resume.cwd if os.path.isdir(resume.cwd) else cwd
+        session, note = open_session(config, cwd, bus, resume=resume, resume_path=resume_path,
+                                     telemetry_enabled=getattr(args, "telemetry", None))
     except ModelError as exc:
         printer(ev.TurnFailed(message=str(exc)))
         return 1
@@ -203,12 +215,32 @@ def run(args: Any) -> int:
         printer.write({"type": "thread.started", "thread_id": session.id})
     elif note:
         printer.say(note, "dim")
-    result = session.agent.run(prompt)
+    try:
+        result = session.agent.run(prompt)
+    finally:
+        session.close()
     if args.output_last_message:
         _write_last_message(args.output_last_message, result.text if result.ok else "")
     if result.ok and not args.json:
         print(result.text)
     return 0 if result.ok else 1
+
+
+def _saved_session(config: Any, args: Any):
+    """(SavedSession, path) for `exec resume`, (None, None) otherwise; ResumeError when not found."""
+    from codex_lite import rollout
+
+    if not (getattr(args, "resume_id", None) or getattr(args, "resume_last", False)):
+        return None, None
+    path = rollout.find_session(config.codex_home, args.resume_id)
+    if path is None:
+        what = f"session {args.resume_id}" if args.resume_id else "an earlier session"
+        raise ResumeError(f"cannot resume: {what} not found under {config.codex_home}/sessions")
+    return rollout.load(path), path
+
+
+class ResumeError(Exception):
+    pass
 
 
 def _write_last_message(path: str, text: str) -> None:

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, fields
 
 from codex_lite import events as ev
+from codex_lite import rollout, telemetry
 from codex_lite.agent import Agent, RetryPolicy
 from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
@@ -24,6 +25,17 @@ class Session:
     agent: Agent
     bus: ev.Bus
     agents_files: list[str]
+    recorder: rollout.Recorder | None = None
+    telemetry: telemetry.Telemetry | None = None
+
+    @property
+    def model(self) -> str:
+        return self.agent.model
+
+    def close(self) -> None:
+        for listener in (self.recorder, self.telemetry):
+            if listener is not None:
+                listener.close()
 
 
 def shell_settings(config: Config) -> ShellSettings:
@@ -47,12 +59,24 @@ def choose_model(config: Config, client: Client) -> tuple[str, str | None]:
 
 
 def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | None = None,
-                 session_id: str | None = None, model: str | None = None) -> tuple[Session, str | None]:
-    """A ready agent; the second value is a notice for the user (or None)."""
+                 resume: rollout.SavedSession | None = None, resume_path: str | None = None,
+                 telemetry_enabled: bool | None = None, model: str | None = None,
+                 ) -> tuple[Session, str | None]:
+    """A ready agent with its session file and telemetry listening; the second value is a notice
+    for the user (or None). With `resume`, the saved history is restored and the same session file
+    is appended to."""
     client = Client(config.provider)
     note = None
+    if model is None and resume is not None and not config.model:
+        model = resume.model
     if model is None:
         model, note = choose_model(config, client)
+    session_id = resume.session_id if resume else str(uuid.uuid4())
+    tele = telemetry.start(config, session_id, telemetry_enabled)
+    if tele is not None:
+        bus.add(tele)
+    if resume is None:  # before the agent exists, so the file holds the history from its first message
+        recorder = _record(bus, config, session_id, cwd, model, None)
     tools = ToolBox(cwd=cwd, emit=bus, shell=shell_settings(config), sandbox_mode=config.sandbox_mode,
                     approver=approver)
     agents_files = find_agents_files(cwd, config.codex_home)
@@ -61,5 +85,16 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
                   reasoning_effort=config.reasoning_effort,
                   retry=RetryPolicy(config.retry_max_attempts, config.retry_wait_seconds),
                   max_tool_rounds=config.max_tool_rounds)
-    return Session(session_id or str(uuid.uuid4()), os.path.abspath(cwd), config, client, agent, bus,
-                   agents_files), note
+    if resume is not None:
+        agent.restore(resume.history)
+        recorder = _record(bus, config, session_id, cwd, model, resume_path)
+    return Session(session_id, os.path.abspath(cwd), config, client, agent, bus, agents_files,
+                   recorder, tele), note
+
+
+def _record(bus: ev.Bus, config: Config, session_id: str, cwd: str, model: str,
+            path: str | None) -> rollout.Recorder | None:
+    recorder = rollout.Recorder.create(config.codex_home, session_id, os.path.abspath(cwd), model, path=path)
+    if recorder is not None:
+        bus.add(recorder)
+    return recorder
