@@ -3,7 +3,8 @@
     apply_patch(text, root, *, allow_outside=False) -> PatchResult   (raises PatchError)
     patch_from_argv(argv) -> tuple[str, str | None] | None
     looks_like_bare_patch(argv) -> bool
-    MAX_FILE_BYTES                                                    (size cap, see patch_fs)
+    MAX_FILE_BYTES    size cap (2 MiB) for files read or written; defined and documented in
+                      patch_fs, whose value is the one used (change it there, e.g. in tests)
 
 How a patch is applied:
 1. Parse it (`patch_parse`): Add / Delete / Update [+ Move] operations, with Codex's leniency.
@@ -27,7 +28,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from codex_lite.tools.patch_fs import MAX_FILE_BYTES, Commit, FsError, check_writable_target
+from codex_lite.tools.patch_fs import MAX_FILE_BYTES, Commit, FsError, check_size, check_writable_target
 from codex_lite.tools.patch_fs import decode_text, read_bytes, resolve
 from codex_lite.tools.patch_invocation import looks_like_bare_patch, patch_from_argv
 from codex_lite.tools.patch_match import ChunkMismatch, apply_chunks, splice
@@ -165,7 +166,7 @@ class _Plan:
 
     def _add(self, op: Operation, full: str) -> None:
         before = self._current_or_none(full, op.path)
-        _check_size(op.content, op.path)
+        check_size(op.content, op.path)
         self.state[full] = op.content
         self.changes.append(PatchChange(op.path, "add", None, _diff(op.path, before, op.content)))
 
@@ -189,7 +190,7 @@ class _Plan:
     def _update(self, op: Operation, full: str) -> None:
         before = self._read(full, op.path)
         after = update_text(before, op)
-        _check_size(after, op.path)
+        check_size(after, op.path)
         shown = op.path
         if op.move_to:
             dest = resolve(self.root, op.move_to, self.allow_outside)
@@ -208,13 +209,6 @@ class _Plan:
         deletes = [p for p, t in self.state.items() if t is None and os.path.lexists(p)]
         writes = {p: b for p, b in writes.items() if self.originals.get(p) != b}
         Commit(writes, deletes, self.originals, self.root).run()
-
-
-def _check_size(text: str, shown: str) -> None:
-    size = len(text.encode("utf-8"))
-    if size > MAX_FILE_BYTES:
-        raise FsError(f"{shown}: the result would be {size} bytes, over the {MAX_FILE_BYTES} byte "
-                      "limit for apply_patch")
 
 
 def update_text(text: str, op: Operation) -> str:

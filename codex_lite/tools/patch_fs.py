@@ -98,6 +98,14 @@ def decode_text(data: bytes, shown: str) -> str:
                       "edits UTF-8 text files") from None
 
 
+def check_size(text: str, shown: str) -> None:
+    """Refuse a result (added or updated file) over MAX_FILE_BYTES."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise FsError(f"{shown}: the result would be {size} bytes, over the {MAX_FILE_BYTES} byte "
+                      "limit for apply_patch")
+
+
 def check_writable_target(full: str, shown: str) -> None:
     """Refuse to create or replace something that is not a regular file (a folder, a device...)."""
     try:
@@ -140,7 +148,8 @@ class Commit:
             for path, data in self.writes.items():
                 self._temps[path] = self._write_temp(path, data)
             for path in self.writes:
-                os.replace(self._temps.pop(path), _write_target(path))
+                os.replace(self._temps[path], _write_target(path))
+                del self._temps[path]
                 self._done.append(path)
             for path in self.deletes:
                 os.unlink(path)
