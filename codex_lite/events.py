@@ -165,11 +165,24 @@ class TurnFailed(Event):
     message: str = ""
 
 
+@dataclass
+class ModelSelection(Event):
+    """A model chosen in onboarding or with /model. `action` names what happened ("listed",
+    "selected", "fallback", ...), `source` where the choice came from ("onboarding", "/model",
+    "config", "cli"); telemetry logs it as `model_selection.<action>`."""
+
+    kind: ClassVar[str] = "model_selection"
+    action: str = ""
+    model: str = ""
+    reasoning_effort: str | None = None
+    source: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange,
                 PlanUpdate, HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, Error, TurnCompleted,
-                TurnFailed)
+                TurnFailed, ModelSelection)
 }
 
 
