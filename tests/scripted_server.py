@@ -344,10 +344,14 @@ class ScriptedServer:
             self._requests = []
 
     def requests(self) -> list[dict[str, Any]]:
-        """Recorded requests: [{"method", "path", "headers", "body"}]; header names are lower-cased,
+        """Recorded requests: [{"method", "path", "headers", "body", "time"}]; header names are lower-cased,
         the body is parsed as JSON when it is."""
         with self._lock:
             return [dict(r) for r in self._requests]
+
+    def request_times(self) -> list[float]:
+        """Arrival times (time.time()) of the chat-completion requests, in order."""
+        return [r["time"] for r in self.requests() if r["path"].rstrip("/").endswith("/chat/completions")]
 
     def chat_requests(self) -> list[dict[str, Any]]:
         """Bodies of the chat-completion requests only, in order."""
@@ -360,7 +364,8 @@ class ScriptedServer:
         except ValueError:
             parsed = body.decode("utf-8", "replace")
         with self._lock:
-            self._requests.append({"method": method, "path": path, "headers": headers, "body": parsed})
+            self._requests.append({"method": method, "path": path, "headers": headers, "body": parsed,
+                                   "time": time.time()})
 
     def _next_reply(self) -> Any:
         for _ in range(1000):  # bounded: delays chain at most this many times
