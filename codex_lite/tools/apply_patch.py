@@ -103,6 +103,8 @@ def apply_patch(text: str, root: str, *, allow_outside: bool = False) -> PatchRe
         ops = parse_patch(text)
     except PatchSyntaxError as exc:
         raise PatchError(f"{_FAILED} Invalid patch: {exc}") from None
+    if not os.path.isdir(root):
+        raise PatchError(f"{_FAILED} The workspace root {root} is not an existing folder.")
     plan = _Plan(os.path.realpath(root), allow_outside)
     for number, op in enumerate(ops, 1):
         try:
@@ -173,11 +175,14 @@ class _Plan:
     def _delete(self, op: Operation, full: str) -> None:
         before = self._deletable(full, op.path)
         self.state[full] = None
-        self.changes.append(PatchChange(op.path, "delete", None, _diff(op.path, before, None)))
+        diff = (f"Binary file a/{op.path} deleted\n" if before is None
+                else _diff(op.path, before, None))
+        self.changes.append(PatchChange(op.path, "delete", None, diff))
 
-    def _deletable(self, full: str, shown: str) -> str:
-        """Text (for the diff) of a file about to be deleted. Binary files may be deleted too, but
-        must fit under the size cap: their bytes are kept in memory to undo the deletion."""
+    def _deletable(self, full: str, shown: str) -> str | None:
+        """Text (for the diff) of a file about to be deleted, None for a binary one. Binary files
+        may be deleted too, but must fit under the size cap: their bytes are kept in memory to
+        undo the deletion."""
         if full in self.state:
             return self._read(full, shown)
         data = read_bytes(full, shown)
@@ -185,7 +190,7 @@ class _Plan:
         try:
             return decode_text(data, shown)
         except FsError:
-            return ""
+            return None
 
     def _update(self, op: Operation, full: str) -> None:
         before = self._read(full, op.path)

@@ -111,13 +111,29 @@ def check_writable_target(full: str, shown: str) -> None:
     try:
         info = os.lstat(full)
     except FileNotFoundError:
+        _check_parents(full, shown)
         return
+    except NotADirectoryError:
+        _check_parents(full, shown)
+        raise FsError(f"{shown}: a part of the path is a file, not a folder") from None
     except OSError as exc:
         raise FsError(f"{shown}: cannot inspect the path ({exc.strerror})") from None
     if stat.S_ISDIR(info.st_mode) or (stat.S_ISLNK(info.st_mode) and os.path.isdir(full)):
         raise FsError(f"{shown}: is a directory, not a file")
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)):
         raise FsError(f"{shown}: is not a regular file")
+
+
+def _check_parents(full: str, shown: str) -> None:
+    """A new file needs its folders: refuse when the nearest existing ancestor is not a folder."""
+    folder = os.path.dirname(full)
+    while folder and not os.path.lexists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return
+        folder = parent
+    if folder and not os.path.isdir(folder):
+        raise FsError(f"{shown}: cannot create it, {os.path.basename(folder)} is a file, not a folder")
 
 
 def _mode_of(path: str) -> int | None:

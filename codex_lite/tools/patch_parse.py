@@ -95,7 +95,7 @@ def _patch_body(text: str) -> list["_Line"]:
     """The lines between the Begin and End markers, after removing any heredoc wrapper, as `_Line`
     strings that remember their line number in the patch."""
     lines = _split_lines(text.strip())
-    offset = 1
+    offset = 1 + text[:len(text) - len(text.lstrip())].count("\n")  # blank lines stripped above
     delim = heredoc_delimiter(lines[0]) if lines else None
     if delim is not None and len(lines) >= 2 and lines[-1].strip() == delim:
         lines = lines[1:-1]

@@ -1,0 +1,5 @@
+x = 0
+class A:
+    x = 1
+class B:
+    x = 2
