@@ -12,7 +12,6 @@ import socket
 import time
 
 import pytest
-
 from scripted_server import completion, html_error, make_usage, rate_limited
 
 pytestmark = pytest.mark.e2e
