@@ -1,0 +1,166 @@
+"""The agent loop in process, against the scripted model server over a real socket, with real tools."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codex_lite import events as ev
+from codex_lite.agent import NUDGE, Agent, RetryPolicy
+from codex_lite.client import Client
+from codex_lite.config import Provider
+from codex_lite.context import build_instructions, find_agents_files
+from codex_lite.tools.shell import ShellSettings
+from codex_lite.tools.toolbox import ToolBox
+from scripted_server import ScriptedServer, completion, make_usage
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = ScriptedServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def make_agent(server, tmp_path):
+    server.reset()
+
+    def make(*script, attempts=5, rounds=50, approver=None):
+        server.set_script(list(script))
+        seen: list[ev.Event] = []
+        sleeps: list[float] = []
+        client = Client(Provider(id="t", base_url=server.base_url, request_max_retries=0))
+        tools = ToolBox(cwd=str(tmp_path), emit=seen.append, shell=ShellSettings(), approver=approver)
+        agent = Agent(client, tools, "scripted", seen.append, instructions="be brief",
+                      retry=RetryPolicy(attempts, 4.0), max_tool_rounds=rounds, sleep=sleeps.append)
+        return agent, seen, sleeps
+
+    return make
+
+
+def of(seen, cls):
+    return [e for e in seen if isinstance(e, cls)]
+
+
+def test_simple_answer_and_usage(make_agent):
+    agent, seen, _ = make_agent(completion("hello", usage=make_usage(100, 20, cached_tokens=60,
+                                                                     reasoning_tokens=7)))
+    result = agent.run("hi")
+    assert result.ok and result.text == "hello"
+    done = of(seen, ev.TurnCompleted)[0]
+    assert (done.input_tokens, done.cached_input_tokens, done.output_tokens, done.reasoning_tokens) == \
+        (100, 60, 20, 7)
+    assert of(seen, ev.AgentMessage)[0].final
+
+
+def test_several_calls_in_one_message_all_answered_in_order(make_agent, server, tmp_path):
+    (tmp_path / "a.txt").write_text("alpha\n")
+    agent, seen, _ = make_agent(
+        completion(tool_calls=[("shell", {"command": ["cat", "a.txt"]}, "c1"),
+                               ("shell", {"command": ["echo", "two"]}, "c2"),
+                               ("update_plan", {"plan": [{"step": "s", "status": "completed"}]}, "c3")]),
+        completion("done"))
+    assert agent.run("go").ok
+    messages = server.chat_requests()[1]["messages"]
+    assert [m["role"] for m in messages[-4:]] == ["assistant", "tool", "tool", "tool"]
+    assert [m["tool_call_id"] for m in messages[-3:]] == ["c1", "c2", "c3"]
+    assert [c["id"] for c in messages[-4]["tool_calls"]] == ["c1", "c2", "c3"]
+    assert json.loads(messages[-3]["content"])["output"] == "alpha\n"
+    assert messages[-1]["content"] == "Plan updated"
+
+
+def test_fallback_recovers_on_attempt_three_and_drops_partial_transcripts(make_agent, server):
+    agent, seen, sleeps = make_agent(completion(reasoning_content="hmm"), completion(content=None),
+                                     completion("the answer"))
+    result = agent.run("question")
+    assert result.ok and result.text == "the answer"
+    retries = of(seen, ev.Retry)
+    assert [r.reason for r in retries] == ["reasoning only", "empty answer"]
+    assert sleeps == [4.0, 4.0]
+    assert of(seen, ev.RetryOutcome)[0].recovered and of(seen, ev.RetryOutcome)[0].attempts == 3
+    third = server.chat_requests()[2]["messages"]
+    assert [m["role"] for m in third] == ["system", "user"] and third[1]["content"] == "question"
+    assert [m["role"] for m in agent.history] == ["system", "user", "assistant"]
+
+
+def test_fallback_after_tools_keeps_history_and_nudges(make_agent, server, tmp_path):
+    agent, seen, _ = make_agent(
+        completion(tool_calls=[("shell", {"command": ["touch", "made.txt"]}, "t1")]),
+        completion(reasoning_content="done thinking"),
+        completion("created made.txt"))
+    assert agent.run("make a file").ok
+    third = server.chat_requests()[2]["messages"]
+    assert third[-1] == {"role": "user", "content": NUDGE}
+    assert any(m.get("tool_call_id") == "t1" for m in third)
+    assert (tmp_path / "made.txt").exists()
+
+
+def test_never_recovers_fails_after_max_attempts(make_agent):
+    agent, seen, sleeps = make_agent(*[completion(reasoning_content="...")] * 3, attempts=3)
+    result = agent.run("q")
+    assert not result.ok and "after 3 attempts" in result.error
+    assert len(of(seen, ev.Retry)) == 2 and len(sleeps) == 2
+    assert of(seen, ev.TurnFailed)[0].message == result.error
+    assert not of(seen, ev.RetryOutcome)[0].recovered
+
+
+def test_tool_round_cap_ends_the_turn(make_agent):
+    loop = completion(tool_calls=[("shell", {"command": ["true"]})])
+    agent, seen, _ = make_agent(*[loop] * 4, rounds=3)
+    result = agent.run("q")
+    assert not result.ok and "stopped after 3 tool round trips" in result.error
+    assert "max_tool_rounds" in result.error
+
+
+def test_malformed_call_goes_back_to_the_model(make_agent, server):
+    agent, seen, _ = make_agent(completion(tool_calls=[("shell", 'run ls for me please', "bad")]),
+                                completion("ok"))
+    assert agent.run("q").ok
+    reply = server.chat_requests()[1]["messages"][-1]
+    assert reply["tool_call_id"] == "bad" and "error" in reply["content"]
+    assert not of(seen, ev.ToolResult)[0].ok
+
+
+def test_interrupt_closes_dangling_calls(make_agent):
+    def approver(request):
+        raise KeyboardInterrupt
+
+    agent, seen, _ = make_agent(completion(tool_calls=[("shell", {"command": ["ls"]}, "k1")]),
+                                approver=approver)
+    with pytest.raises(KeyboardInterrupt):
+        agent.run("q")
+    assert agent.history[-1]["tool_call_id"] == "k1"
+    assert of(seen, ev.TurnFailed)[0].message == "interrupted"
+
+
+def test_history_events_replay_to_the_same_history(make_agent):
+    agent, seen, _ = make_agent(completion(reasoning_content="x"),
+                                completion(tool_calls=[("shell", {"command": ["true"]})]), completion("y"))
+    agent.run("q")
+    replay: list[dict] = []
+    for e in seen:
+        if isinstance(e, ev.HistoryAppend):
+            replay.append(e.message)
+        elif isinstance(e, ev.HistoryRewind):
+            del replay[e.length:]
+    assert replay == agent.history
+
+
+def test_agents_md_from_repo_root_down_to_cwd(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "pkg").mkdir()
+    (repo / "AGENTS.md").write_text("root rule")
+    (repo / "pkg" / "AGENTS.md").write_text("pkg rule")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "AGENTS.md").write_text("my rule")
+    files = find_agents_files(str(repo / "pkg"), str(home))
+    assert files == [str(home / "AGENTS.md"), str(repo / "AGENTS.md"), str(repo / "pkg" / "AGENTS.md")]
+    text = build_instructions(str(repo / "pkg"), str(home), 1000, files)
+    assert text.index("my rule") < text.index("root rule") < text.index("pkg rule")
+    assert "<environment_context>" in text
+    capped = build_instructions(str(repo / "pkg"), str(home), 10, files)
+    assert "my rule" in capped and "pkg rule" not in capped
