@@ -1,36 +1,187 @@
-"""Facts about the device the agent runs on. CONTRACT STUB (owned by the userland issue).
+"""Facts about the device the agent runs on, so the model plans commands that will run.
 
-    describe(cwd) -> dict          platform, shell, tools present, free memory/space (for the model)
-    mem_available_bytes() -> int|None   psutil when present, else /proc/meminfo
-    temp_dir() -> str              $TMPDIR (Termux) or a writable fallback; never assumes /tmp
+    describe(cwd) -> dict              platform, shell, tools present, free memory/space
+    environment_text(cwd, wrap=True) -> str   the same, as the block sent in the environment context
+    mem_available_bytes() -> int|None  /proc/meminfo, else psutil when importable
+    disk_free_bytes(path) -> int|None
+    temp_dir() -> str                  $TMPDIR (Termux) or a checked writable fallback
+
+This is on the startup path of a 128 MB router: only os/sys at import time, no `platform`,
+no `tempfile`, no psutil unless /proc/meminfo is missing (psutil reads the same file on Linux,
+importing it costs a few MB). Nothing here hard-codes a temporary directory or a shell path.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import sys
+
+_TOOLS = ("rg", "git", "python3")
+
+
+def _meminfo() -> dict[str, int]:
+    out: dict[str, int] = {}
+    with open("/proc/meminfo", "rb") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith(b":"):
+                try:
+                    out[parts[0][:-1].decode()] = int(parts[1]) * 1024
+                except ValueError:
+                    pass
+    return out
 
 
 def mem_available_bytes() -> int | None:
+    """Memory a new process can use without swapping: MemAvailable (or its pre-3.14 estimate)."""
     try:
-        with open("/proc/meminfo", "rb") as f:
-            for line in f:
-                if line.startswith(b"MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+        info = _meminfo()
+        if "MemAvailable" in info:
+            return info["MemAvailable"]
+        if "MemFree" in info:
+            return info["MemFree"] + info.get("Buffers", 0) + info.get("Cached", 0)
+    except OSError:
         pass
-    return None
+    try:
+        import psutil  # optional: macOS, or an Android without a readable /proc/meminfo
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # noqa: BLE001 - psutil missing or unable to read: unknown
+        return None
+
+
+def disk_free_bytes(path: str) -> int | None:
+    """Free space for an unprivileged user in the filesystem holding path."""
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def _writable_dir(path: str | None) -> bool:
+    return bool(path) and os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
 
 
 def temp_dir() -> str:
-    import tempfile
+    """A writable directory for temporary files, never assuming one.
 
-    return tempfile.gettempdir()
+    $TMPDIR first (Termux sets it; its /tmp is not writable), then $TMP/$TEMP, Termux's
+    $PREFIX/tmp, the standard library's checked choice, and finally a folder in $CODEX_HOME or
+    the home directory, created when needed.
+    """
+    for var in ("TMPDIR", "TMP", "TEMP"):
+        if _writable_dir(os.environ.get(var)):
+            return os.environ[var]
+    prefix = os.environ.get("PREFIX")
+    if prefix and _writable_dir(os.path.join(prefix, "tmp")):
+        return os.path.join(prefix, "tmp")
+    try:
+        import tempfile  # lazy: it pulls in random and friends
+
+        cand = tempfile.gettempdir()  # tries candidates by really creating a file in them
+        if _writable_dir(cand) and os.path.abspath(cand) != os.path.abspath(os.getcwd()):
+            return cand
+    except (OSError, FileNotFoundError):
+        pass
+    home = os.environ.get("CODEX_HOME") or os.path.join(os.path.expanduser("~"), ".codex-lite")
+    cand = os.path.join(home, "tmp")
+    try:
+        os.makedirs(cand, mode=0o700, exist_ok=True)
+        if _writable_dir(cand):
+            return cand
+    except OSError:
+        pass
+    return os.getcwd()
 
 
-def describe(cwd: str) -> dict:
+def is_termux() -> bool:
+    """Termux/Android: Python says 'android' (3.13+), or Termux's own markers are present."""
+    if sys.platform == "android":
+        return True
+    return "TERMUX_VERSION" in os.environ or "com.termux" in os.environ.get("PREFIX", "")
+
+
+def _read_kv(path: str) -> dict[str, str]:
+    """KEY='value' files such as /etc/openwrt_release and /etc/os-release."""
+    out: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, eq, val = line.strip().partition("=")
+                if eq:
+                    out[key] = val.strip().strip("'\"")
+    except OSError:
+        pass
+    return out
+
+
+def platform_name() -> tuple[str, str]:
+    """(kind, human description): kind is openwrt, termux, linux or sys.platform."""
+    wrt = _read_kv("/etc/openwrt_release")
+    if wrt:
+        desc = wrt.get("DISTRIB_DESCRIPTION") or ("OpenWrt " + wrt.get("DISTRIB_RELEASE", "")).strip()
+        arch = wrt.get("DISTRIB_ARCH")
+        return "openwrt", desc + (f" ({arch})" if arch else "")
+    machine = getattr(os, "uname", lambda: None)()
+    arch = f" ({machine.machine})" if machine else ""
+    if is_termux():
+        return "termux", "Termux on Android" + arch
+    if sys.platform.startswith("linux"):
+        rel = _read_kv("/etc/os-release").get("PRETTY_NAME")
+        return "linux", (f"Linux, {rel}" if rel else "Linux") + arch
+    return sys.platform, sys.platform + arch
+
+
+def _mb(n: int | None) -> str:
+    return "unknown" if n is None else f"{n // (1024 * 1024)} MB"
+
+
+def describe(cwd: str, path: str | None = None) -> dict:
+    """Everything the model should know before it plans commands on this device."""
+    import shutil
+
+    from .tools import shells
+
+    kind, desc = platform_name()
+    sh = shells.script_shell(path)
     return {
-        "platform": "linux",
-        "shell": os.path.basename(os.environ.get("SHELL", "sh")),
-        "tools": {name: shutil.which(name) is not None for name in ("rg", "git", "python3")},
+        "cwd": cwd,
+        "platform": kind,
+        "platform_description": desc,
+        "shell": os.path.basename(sh.shell) if sh.shell else None,
+        "shell_path": sh.shell,
+        "shell_note": sh.note,
+        "busybox": bool(sh.shell) and shells.is_busybox(sh.shell),
+        "tools": {name: shutil.which(name, path=path) is not None for name in _TOOLS},
+        "mem_available_bytes": mem_available_bytes(),
+        "disk_free_bytes": disk_free_bytes(cwd),
     }
+
+
+def environment_text(cwd: str, wrap: bool = True, path: str | None = None) -> str:
+    """The block sent to the model; wrap=False gives the inner lines to merge into another block."""
+    d = describe(cwd, path)
+    shell = d["shell"] or "none found"
+    if d["busybox"]:
+        shell = f"{shell} (BusyBox)"
+    if d["shell_note"]:
+        shell += f"; {d['shell_note']}"
+    tools = ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in d["tools"].items())
+    lines = [
+        f"  <cwd>{cwd}</cwd>",
+        f"  <platform>{d['platform_description']}</platform>",
+        f"  <shell>{shell}</shell>",
+        f"  <tools>{tools}</tools>",
+        f"  <memory_available>{_mb(d['mem_available_bytes'])}</memory_available>",
+        f"  <disk_free>{_mb(d['disk_free_bytes'])} in the workspace</disk_free>",
+    ]
+    if d["busybox"] or d["platform"] == "openwrt":
+        lines.append("  <userland>BusyBox applets: recursive grep and find are adapted to skip heavy "
+                     "folders automatically; write POSIX sh</userland>")
+    mem = d["mem_available_bytes"]
+    if mem is not None and mem < 64 * 1024 * 1024:
+        lines.append("  <warning>low memory: avoid big builds, parallel jobs and reading huge files "
+                     "at once</warning>")
+    body = "\n".join(lines)
+    return f"<environment_context>\n{body}\n</environment_context>" if wrap else body

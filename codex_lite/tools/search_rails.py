@@ -1,12 +1,820 @@
-"""Keep recursive searches out of heavy folders. CONTRACT STUB (owned by the userland issue).
+"""Keep recursive searches out of heavy folders, with whatever grep and find are installed.
 
-    rewrite(argv) -> list[str]
+    rewrite(argv, path=None) -> list[str]
+
+Models search with `grep -rn`, `find . -type f` and `rg`, often inside `bash -lc` scripts. On a
+router every one of those walks `.git` and `node_modules`, which costs minutes and floods the
+context. `rewrite` adds exclusions for HEAVY_DIRS in a form the installed tool accepts:
+
+- GNU grep (and any grep that really accepts it): `--exclude-dir=NAME` for every heavy folder.
+- BusyBox grep (no `--exclude-dir`, measured: "unrecognized option", exit 2): the command is run
+  through this very file as a helper (`python -I -S search_rails.py --rail-grep grep ARGS`), which
+  walks the tree the way GNU `grep -r` does, prunes heavy folders and hands the files in batches to
+  the real grep. Lines, file names and exit codes are the ones `grep -r` gives; GNU's
+  `--include/--exclude/--exclude-dir` work too, although BusyBox grep has none of them.
+  A pure `find | xargs grep` pipeline cannot give grep's exit codes (xargs folds 1 and 2 into 123).
+- find: `\\( -name .git -o ... \\) -prune -o EXPR` (BusyBox find has -prune), with `-print` added
+  when EXPR had no action, so output stays the same minus the heavy folders.
+- rg: already skips hidden and git-ignored folders; `--glob=!NAME` covers `node_modules` outside a
+  git checkout and `rg -uu`. A recursive grep is never turned into rg: BRE vs Rust regex, binary
+  file messages and ignore files would change the output.
+
+Capabilities are probed once per process per binary and cached. Anything not fully understood
+(unknown options, expansions in option positions, unbalanced quotes, case statements, a path or
+name that explicitly targets a heavy folder, find -depth/-delete) is returned unchanged.
+Everything here is linear in the size of the command; no regular expressions are used.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+
 HEAVY_DIRS = (".git", ".rustup", ".cargo", ".codex", ".npm", ".cache", ".local", ".venv", "node_modules")
 
+_GREPS = ("grep", "egrep", "fgrep")
+_HELPER_FLAG = "--rail-grep"
+_caps_cache: dict = {}
 
-def rewrite(argv: list[str]) -> list[str]:
-    return list(argv)
+
+# ----------------------------------------------------------------------------- capability probes
+
+
+def reset_cache() -> None:
+    """Forget probed capabilities (tests swap PATH between GNU and BusyBox)."""
+    _caps_cache.clear()
+
+
+def _which(name: str, path: str | None) -> str | None:
+    import shutil
+
+    if os.sep in name:
+        return name if os.access(name, os.X_OK) else None
+    return shutil.which(name, path=path)
+
+
+def _run_probe(argv: list[str]) -> tuple[int, str]:
+    """Run a tiny probe command; any failure counts as 'not supported'."""
+    import subprocess
+
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return -1, ""
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+def grep_excludes_dirs(prog: str, path: str | None = None) -> bool | None:
+    """Does this grep accept --exclude-dir? None when grep is not installed.
+
+    Probed by behaviour, not help text: GNU exits 1 (no match in /dev/null), BusyBox exits 2.
+    """
+    exe = _which(prog, path)
+    if exe is None:
+        return None
+    key = ("grep", os.path.realpath(exe), prog)
+    if key not in _caps_cache:
+        rc, _ = _run_probe([exe, "-r", "--exclude-dir=.git", "-q", "-e", "x", os.devnull])
+        _caps_cache[key] = rc == 1
+    return _caps_cache[key]
+
+
+def find_caps(prog: str = "find", path: str | None = None) -> tuple[bool, bool] | None:
+    """(supports -prune, supports parentheses) for this find; None when find is missing."""
+    exe = _which(prog, path)
+    if exe is None:
+        return None
+    key = ("find", os.path.realpath(exe), prog)
+    if key not in _caps_cache:
+        want = os.devnull + "\n"
+        rc, out = _run_probe([exe, os.devnull, "(", "-name", "x", "-o", "-name", "y", ")", "-prune",
+                              "-o", "(", "-type", "c", "-o", "-type", "f", ")", "-print"])
+        if rc == 0 and out == want:
+            _caps_cache[key] = (True, True)
+        else:
+            rc, out = _run_probe([exe, os.devnull, "-name", "x", "-prune", "-o", "-print"])
+            _caps_cache[key] = (rc == 0 and out == want, False)
+    return _caps_cache[key]
+
+
+# ----------------------------------------------------------------------------- shared checks
+
+
+def _mentions_heavy(text: str) -> bool:
+    """True when text names a heavy folder as a whole word, e.g. `node_modules/x`, `*/.git/*`.
+
+    `.gitignore` or `my.cache.py` do not count. Linear: str.find per name.
+    """
+    for name in HEAVY_DIRS:
+        start = text.find(name)
+        while start >= 0:
+            end = start + len(name)
+            before = text[start - 1] if start else "/"
+            after = text[end] if end < len(text) else "/"
+            if not (before.isalnum() or before == "_") and not (after.isalnum() or after in "_-."):
+                return True
+            start = text.find(name, start + 1)
+    return False
+
+
+# ----------------------------------------------------------------------------- grep parsing
+
+_GREP_SHORT_ARG = set("efmABCdDX")
+_GREP_SHORT_FLAG = set("EFGPHhnlLoqvsrRiwxzZcbaIUTuVyJ0123456789")
+_GREP_LONG_ARG = {
+    "regexp", "file", "max-count", "after-context", "before-context", "context", "directories",
+    "devices", "include", "exclude", "exclude-from", "exclude-dir", "binary-files", "label",
+    "group-separator",
+}
+_GREP_LONG_FLAG = {
+    "extended-regexp", "fixed-strings", "basic-regexp", "perl-regexp", "ignore-case", "no-ignore-case",
+    "word-regexp", "line-regexp", "null-data", "no-messages", "invert-match", "version", "help",
+    "byte-offset", "line-number", "no-line-number", "line-buffered", "with-filename", "no-filename",
+    "only-matching", "quiet", "silent", "text", "files-without-match", "files-with-matches", "count",
+    "initial-tab", "null", "recursive", "dereference-recursive", "no-group-separator", "color",
+    "colour", "binary", "unix-byte-offsets",
+}
+
+
+class GrepArgs:
+    """A parsed grep command line: enough to decide on a rail and to run the helper."""
+
+    def __init__(self) -> None:
+        self.options: list[str] = []  # option tokens in order, recursion options removed
+        self.pattern: str | None = None  # positional pattern, when no -e/-f
+        self.operands: list[str] = []
+        self.recursive = False
+        self.deref = False
+        self.quiet = False
+        self.names: str | None = None  # "H" or "h" when forced
+        self.filters: list[tuple[str, str]] = []  # ("include"|"exclude", glob), in order
+        self.exclude_dirs: list[str] = []
+        self.silent = False
+        self.prog = "grep"
+
+
+def _long_name(tok: str, table: set) -> str | None:
+    """Resolve a --long option like getopt does (unique prefixes allowed)."""
+    name = tok[2:].split("=", 1)[0]
+    if name in table:
+        return name
+    hits = [n for n in table if n.startswith(name)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def parse_grep(args: list[str]) -> GrepArgs | None:
+    """Parse grep's arguments (argv without argv[0]); None when anything is unfamiliar."""
+    g = GrepArgs()
+    have_e = False
+    positionals: list[str] = []
+    i, n = 0, len(args)
+    while i < n:
+        tok = args[i]
+        i += 1
+        if tok == "--":
+            positionals.extend(args[i:])
+            break
+        if tok.startswith("--"):
+            name = _long_name(tok, _GREP_LONG_ARG | _GREP_LONG_FLAG)
+            if name is None:
+                return None
+            if name in _GREP_LONG_ARG:
+                if "=" in tok:
+                    val = tok.split("=", 1)[1]
+                elif i < n:
+                    val, i = args[i], i + 1
+                else:
+                    return None
+                if not _grep_long(g, name, val):
+                    g.options += ["--" + name + "=" + val]
+                have_e = have_e or name in ("regexp", "file")
+            else:
+                if name in ("recursive", "dereference-recursive"):
+                    g.recursive = True
+                    g.deref = g.deref or name == "dereference-recursive"
+                    continue
+                if name in ("quiet", "silent"):
+                    g.quiet = True
+                elif name in ("with-filename", "no-filename"):
+                    g.names = "H" if name == "with-filename" else "h"
+                elif name == "no-messages":
+                    g.silent = True
+                g.options.append(tok)
+            continue
+        if tok.startswith("-") and tok != "-":
+            kept = ""
+            j = 1
+            while j < len(tok):
+                c = tok[j]
+                j += 1
+                if c in _GREP_SHORT_ARG:
+                    val = tok[j:]
+                    if not val:
+                        if i >= n:
+                            return None
+                        val, i = args[i], i + 1
+                    if c == "d" and val == "recurse":
+                        g.recursive = True
+                    else:
+                        if kept:
+                            g.options.append("-" + kept)
+                            kept = ""
+                        g.options += ["-" + c, val]
+                    have_e = have_e or c in "ef"
+                    break
+                if c not in _GREP_SHORT_FLAG:
+                    return None
+                if c in "rR":
+                    g.recursive = True
+                    g.deref = g.deref or c == "R"
+                    continue
+                if c == "q":
+                    g.quiet = True
+                elif c in "Hh":
+                    g.names = c
+                elif c == "s":
+                    g.silent = True
+                kept += c
+            if kept:
+                g.options.append("-" + kept)
+            continue
+        positionals.append(tok)
+    if not have_e:
+        if not positionals:
+            return None
+        g.pattern = positionals.pop(0)
+    g.operands = positionals
+    return g
+
+
+def _grep_long(g: GrepArgs, name: str, val: str) -> bool:
+    """Absorb long options the helper handles itself; True when absorbed."""
+    if name == "directories" and val == "recurse":
+        g.recursive = True
+        return True
+    if name in ("include", "exclude"):
+        g.filters.append((name, val))
+        return True
+    if name == "exclude-dir":
+        g.exclude_dirs.append(val)
+        return True
+    return False
+
+
+# ----------------------------------------------------------------------------- find parsing
+
+_FIND_GLOBAL_ARG = {"-maxdepth", "-mindepth"}
+_FIND_GLOBAL = {"-xdev", "-mount", "-noleaf", "-ignore_readdir_race", "-noignore_readdir_race"}
+_FIND_ACTIONS = {"-print", "-print0", "-printf", "-fprint", "-fprint0", "-fprintf", "-ls", "-fls",
+                 "-exec", "-execdir", "-ok", "-okdir", "-delete", "-quit"}
+_FIND_NO_PRUNE = {"-depth", "-d", "-delete"}
+
+
+def _find_plan(argv: list[str], caps: tuple[bool, bool] | None) -> list[tuple[int, list[str]]] | None:
+    """Insertions that make `find` prune heavy folders, or None to leave it alone."""
+    if not caps or not caps[0]:
+        return None
+    i, n = 1, len(argv)
+    while i < n and argv[i] in ("-H", "-L", "-P"):
+        i += 1
+    if i < n and (argv[i] == "-D" or argv[i].startswith("-O")):
+        return None
+    while i < n and not (argv[i].startswith("-") or argv[i] in ("(", "!", ")")):
+        i += 1  # start paths
+    paths_end = i
+    while i < n and (argv[i] in _FIND_GLOBAL or argv[i] in _FIND_GLOBAL_ARG):
+        i += 2 if argv[i] in _FIND_GLOBAL_ARG else 1
+    if i > n:
+        return None
+    expr = argv[i:]
+    if any(_mentions_heavy(a) for a in argv[1:]) or any(a in _FIND_NO_PRUNE for a in expr):
+        return None
+    if any(a in ("--help", "-help", "--version", "-version") for a in argv[1:paths_end + 1]):
+        return None
+    needs_group = any(a in ("-o", "-or", ",") for a in expr)
+    if needs_group and not caps[1]:
+        return None
+    if caps[1]:
+        prune = ["("]
+        for name in HEAVY_DIRS:
+            prune += ["-name", name, "-o"]
+        prune[-1:] = [")", "-prune", "-o"]
+    else:
+        prune = []
+        for name in HEAVY_DIRS:
+            prune += ["-name", name, "-prune", "-o"]
+    plan = []
+    if needs_group:
+        plan.append((i, prune + ["("]))
+        tail = [")"]
+    else:
+        plan.append((i, prune))
+        tail = []
+    if not any(a in _FIND_ACTIONS for a in expr):
+        tail.append("-print")
+    if tail:
+        plan.append((n, tail))
+    return plan
+
+
+# ----------------------------------------------------------------------------- per-command plans
+
+
+def _helper_prefix() -> list[str] | None:
+    """argv prefix that runs this file as the grep helper, or None when that cannot work."""
+    exe = sys.executable
+    here = os.path.abspath(__file__)
+    if not exe or not os.path.isfile(here):
+        return None
+    return [exe, "-I", "-S", here, _HELPER_FLAG]
+
+
+def _grep_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]] | None:
+    g = parse_grep(argv[1:])
+    if g is None or not g.recursive:
+        return None
+    if any(_mentions_heavy(a) for a in g.operands):
+        return None
+    supported = grep_excludes_dirs(argv[0], path)
+    if supported is None:
+        return None
+    if supported:
+        return [(1, ["--exclude-dir=" + name for name in HEAVY_DIRS])]
+    prefix = _helper_prefix()
+    return [(0, prefix)] if prefix else None
+
+
+def _rg_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]] | None:
+    if len(argv) < 2 or _which(argv[0], path) is None:
+        return None
+    for a in argv[1:]:
+        if a in ("-h", "--help", "-V", "--version", "--type-list", "--pcre2-version") or _mentions_heavy(a):
+            return None
+    return [(1, ["--glob=!" + name for name in HEAVY_DIRS])]
+
+
+def _plan(argv: list[str], path: str | None, depth: int) -> list[tuple[int, list[str]]] | None:
+    """Insertions for one simple command (argv fully known), or None."""
+    if not argv:
+        return None
+    prog = os.path.basename(argv[0])
+    if prog in _GREPS:
+        return _grep_plan(argv, path)
+    if prog == "find":
+        return _find_plan(argv, find_caps(argv[0], path))
+    if prog == "rg":
+        return _rg_plan(argv, path)
+    return None
+
+
+def _apply(argv: list[str], plan: list[tuple[int, list[str]]]) -> list[str]:
+    out = list(argv)
+    for index, words in sorted(plan, key=lambda p: p[0], reverse=True):
+        out[index:index] = words
+    return out
+
+
+def rewrite(argv: list[str], path: str | None = None) -> list[str]:
+    """Return argv with heavy folders excluded from its searches; unchanged when in doubt.
+
+    path: the PATH the command will run with (default: this process's PATH).
+    """
+    return _rewrite(list(argv), path, 0)
+
+
+def _rewrite(argv: list[str], path: str | None, depth: int) -> list[str]:
+    if not argv or depth > 3:
+        return argv
+    prog = os.path.basename(argv[0])
+    if prog == "env" and len(argv) > 1:
+        k = 1
+        while k < len(argv) and "=" in argv[k] and not argv[k].startswith("-"):
+            k += 1
+        if k < len(argv) and not argv[k].startswith("-"):
+            return argv[:k] + _rewrite(argv[k:], path, depth + 1)
+        return argv
+    from . import shells  # lazy: this file also runs as a standalone helper script
+
+    idx = shells.script_index(argv)
+    if idx is not None:
+        new = rewrite_script(argv[idx], path, depth + 1)
+        return argv if new == argv[idx] else argv[:idx] + [new] + argv[idx + 1:]
+    plan = _plan(argv, path, depth)
+    return _apply(argv, plan) if plan else argv
+
+
+# ----------------------------------------------------------------------------- shell scripts
+
+
+class _Bail(Exception):
+    """The script uses something we do not parse safely: leave it unchanged."""
+
+
+class _Word:
+    __slots__ = ("start", "end", "value")
+
+    def __init__(self, start: int, end: int, value: str | None) -> None:
+        self.start, self.end, self.value = start, end, value  # value None: has expansions
+
+
+_OPS = ";&|()\n"
+_RESERVED = {"if", "then", "else", "elif", "while", "until", "do", "!", "{", "}", "time", "command",
+             "exec", "nohup", "fi", "done"}
+
+
+class _Scanner:
+    """A linear POSIX-sh tokenizer that finds simple commands and their words' source spans."""
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+        self.commands: list[list[_Word]] = []
+        self.heredocs: list[tuple[str, bool]] = []
+
+    def scan(self, i: int, in_subst: bool) -> int:
+        """Scan commands from i; in a $( ) stop at its closing paren and return its index."""
+        s, n = self.s, len(self.s)
+        cur: list[_Word] = []
+        depth = 0
+        redirect = ""  # pending redirection operator waiting for its target word
+        while i < n:
+            c = s[i]
+            if c in " \t":
+                i += 1
+                continue
+            if c == "\\" and s.startswith("\\\n", i):
+                i += 2
+                continue
+            if c == "#" and (i == 0 or s[i - 1] in " \t\n;&|()"):
+                while i < n and s[i] != "\n":
+                    i += 1
+                continue
+            if c in _OPS or (c in "<>") or (c == "&" and s.startswith("&>", i)):
+                if redirect:
+                    raise _Bail()
+                if c in "<>" or s.startswith("&>", i):
+                    op, i = self._redir_op(i)
+                    redirect = op
+                    continue
+                if s.startswith(";;", i):
+                    raise _Bail()
+                self._end(cur)
+                cur = []
+                if c == "\n":
+                    i = self._skip_heredocs(i + 1)
+                    continue
+                if c == "(":
+                    depth += 1
+                elif c == ")":
+                    if depth == 0:
+                        if in_subst:
+                            return i
+                        raise _Bail()
+                    depth -= 1
+                i += 2 if s.startswith(("&&", "||", "|&"), i) else 1
+                continue
+            word, i = self._word(i)
+            if redirect:
+                if redirect in ("<<", "<<-"):
+                    if word.value is None:
+                        raise _Bail()
+                    self.heredocs.append((word.value, redirect == "<<-"))
+                redirect = ""
+                continue
+            if i < n and s[i] in "<>" and word.value is not None and word.value.isdigit() \
+                    and s[word.start:word.end].isdigit():
+                continue  # IO number such as 2>: part of the redirection
+            cur.append(word)
+        if in_subst or redirect:
+            raise _Bail()
+        self._end(cur)
+        return i
+
+    def _end(self, words: list[_Word]) -> None:
+        if words:
+            self.commands.append(words)
+
+    def _redir_op(self, i: int) -> tuple[str, int]:
+        for op in ("<<<", "<<-", "&>>", "<<", ">>", "<&", ">&", "<>", ">|", "&>", "<", ">"):
+            if self.s.startswith(op, i):
+                if op in ("<", ">") and self.s.startswith("(", i + 1):
+                    raise _Bail()  # process substitution
+                return op, i + len(op)
+        raise _Bail()
+
+    def _word(self, i: int) -> tuple[_Word, int]:
+        """Read one word; its value is None when it contains expansions."""
+        s, n = self.s, len(self.s)
+        start = i
+        out: list[str] = []
+        opaque = False
+        while i < n:
+            c = s[i]
+            if c in " \t\n;&|()<>":
+                break
+            if c == "'":
+                j = s.find("'", i + 1)
+                if j < 0:
+                    raise _Bail()
+                out.append(s[i + 1:j])
+                i = j + 1
+            elif c == '"':
+                i, part = self._dquote(i + 1)
+                if part is None:
+                    opaque = True
+                else:
+                    out.append(part)
+            elif c == "\\":
+                if i + 1 >= n:
+                    raise _Bail()
+                if s[i + 1] != "\n":
+                    out.append(s[i + 1])
+                i += 2
+            elif c == "$":
+                i = self._dollar(i)
+                opaque = True
+            elif c == "`":
+                i = self._backtick(i)
+                opaque = True
+            else:
+                out.append(c)
+                i += 1
+        if i == start:
+            raise _Bail()
+        return _Word(start, i, None if opaque else "".join(out)), i
+
+    def _dquote(self, i: int) -> tuple[int, str | None]:
+        s, n = self.s, len(self.s)
+        out: list[str] = []
+        opaque = False
+        while i < n:
+            c = s[i]
+            if c == '"':
+                return i + 1, None if opaque else "".join(out)
+            if c == "\\" and i + 1 < n:
+                if s[i + 1] in '$`"\\':
+                    out.append(s[i + 1])
+                elif s[i + 1] != "\n":
+                    out.append(s[i:i + 2])
+                i += 2
+            elif c == "$":
+                i = self._dollar(i)
+                opaque = True
+            elif c == "`":
+                i = self._backtick(i)
+                opaque = True
+            else:
+                out.append(c)
+                i += 1
+        raise _Bail()
+
+    def _dollar(self, i: int) -> int:
+        """Skip an expansion at s[i] == '$'; commands inside $( ) are collected too."""
+        s, n = self.s, len(self.s)
+        nxt = s[i + 1] if i + 1 < n else ""
+        if s.startswith("$((", i):
+            return self._balanced(i + 3, "(", ")", 2)
+        if nxt == "(":
+            end = self.scan(i + 2, True)
+            return end + 1
+        if nxt == "{":
+            return self._balanced(i + 2, "{", "}", 1)
+        if nxt == "'":
+            j = i + 2
+            while j < n and s[j] != "'":
+                j += 2 if s[j] == "\\" else 1
+            if j >= n:
+                raise _Bail()
+            return j + 1
+        j = i + 1
+        if j < n and (s[j].isalnum() or s[j] == "_"):
+            while j < n and (s[j].isalnum() or s[j] == "_"):
+                j += 1
+            return j
+        if j < n and s[j] in "@*#?$!-":
+            return j + 1
+        return j  # a lone $ is literal, but keep the word opaque to stay safe
+
+    def _balanced(self, i: int, open_: str, close: str, need: int) -> int:
+        s, n = self.s, len(self.s)
+        depth = need
+        while i < n:
+            c = s[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == "'" and open_ == "{":
+                j = s.find("'", i + 1)
+                if j < 0:
+                    raise _Bail()
+                i = j + 1
+                continue
+            if c == open_:
+                depth += 1
+            elif c == close:
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+        raise _Bail()
+
+    def _backtick(self, i: int) -> int:
+        s, n = self.s, len(self.s)
+        j = i + 1
+        while j < n and s[j] != "`":
+            j += 2 if s[j] == "\\" else 1
+        if j >= n:
+            raise _Bail()
+        return j + 1
+
+    def _skip_heredocs(self, i: int) -> int:
+        s, n = self.s, len(self.s)
+        for delim, strip in self.heredocs:
+            while i < n:
+                j = s.find("\n", i)
+                line = s[i:] if j < 0 else s[i:j]
+                i = n if j < 0 else j + 1
+                if (line.lstrip("\t") if strip else line) == delim:
+                    break
+        self.heredocs = []
+        return i
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
+    """Rewrite every search command in a shell script; the script unchanged when in doubt."""
+    if depth > 3 or not any(w in script for w in ("grep", "find", "rg")):
+        return script
+    sc = _Scanner(script)
+    try:
+        sc.scan(0, False)
+    except (_Bail, RecursionError):
+        return script
+    edits: list[tuple[int, int, str]] = []
+    for words in sc.commands:
+        k = 0
+        while k < len(words) and words[k].value is not None and (
+                words[k].value in _RESERVED or _is_assignment(script[words[k].start:words[k].end])):
+            if words[k].value == "case":
+                return script
+            k += 1
+        words = words[k:]
+        if not words or any(w.value is None for w in words):
+            continue
+        argv = [w.value for w in words]
+        if argv[0] in ("case", "for", "select", "function"):
+            if argv[0] == "case":
+                return script
+            continue
+        edits += _command_edits(script, words, argv, path, depth)
+    out = script
+    for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
+        out = out[:start] + text + out[end:]
+    return out
+
+
+def _is_assignment(raw: str) -> bool:
+    name, eq, _ = raw.partition("=")
+    return bool(eq) and name.replace("_", "a").isalnum() and not name[0].isdigit()
+
+
+def _command_edits(script: str, words: list[_Word], argv: list[str], path: str | None,
+                   depth: int) -> list[tuple[int, int, str]]:
+    """Source edits for one simple command: insertions, or a re-quoted nested -c script."""
+    from . import shells
+
+    idx = shells.script_index(argv)
+    if idx is not None:
+        new = rewrite_script(argv[idx], path, depth + 1)
+        return [] if new == argv[idx] else [(words[idx].start, words[idx].end, _quote(new))]
+    plan = _plan(argv, path, depth)
+    if not plan:
+        return []
+    edits = []
+    for index, ins in plan:
+        text = " ".join(_quote(x) for x in ins)
+        if index < len(words):
+            edits.append((words[index].start, words[index].start, text + " "))
+        else:
+            edits.append((words[-1].end, words[-1].end, " " + text))
+    return edits
+
+
+# ----------------------------------------------------------------------------- the grep helper
+
+
+def _walk(top: str, deref: bool, g: GrepArgs, errors: list[str]):
+    """Yield files under top in the order GNU grep -r visits them, pruning heavy folders."""
+    import fnmatch
+
+    try:
+        it = os.scandir(top)
+    except OSError as e:
+        _error(g, errors, f"{top}: {e.strerror}")
+        return
+    with it:
+        entries = list(it)
+    for entry in entries:
+        name = entry.name
+        p = name if top == "." and not g.operands else (top.rstrip("/") or "") + "/" + name
+        try:
+            if entry.is_symlink() and not deref:
+                continue  # grep -r skips symlinks met while recursing
+            if entry.is_dir(follow_symlinks=deref):
+                if name in HEAVY_DIRS or any(fnmatch.fnmatchcase(name, d) for d in g.exclude_dirs):
+                    continue
+                yield from _walk(p, deref, g, errors)
+            elif entry.is_file(follow_symlinks=deref) and _wanted(name, g.filters):
+                yield p
+        except OSError as e:
+            _error(g, errors, f"{p}: {e.strerror}")
+
+
+def _error(g: GrepArgs, errors: list[str], text: str) -> None:
+    """Report a walk error the way grep does, when it happens (unless -s)."""
+    errors.append(text)
+    if not g.silent:
+        sys.stderr.write(f"{os.path.basename(g.prog)}: {text}\n")
+        sys.stderr.flush()
+
+
+def _wanted(name: str, filters: list[tuple[str, str]]) -> bool:
+    """GNU --include/--exclude: the last matching glob wins; else included unless first is include."""
+    import fnmatch
+
+    verdict = None
+    for kind, glob in filters:
+        if fnmatch.fnmatchcase(name, glob):
+            verdict = kind == "include"
+    if verdict is None:
+        return not filters or filters[0][0] != "include"
+    return verdict
+
+
+def _batches(files, limit: int = 96 * 1024):
+    batch: list[str] = []
+    size = 0
+    for f in files:
+        if batch and (size + len(f) + 1 > limit or len(batch) >= 2000):
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += len(f) + 1
+    if batch:
+        yield batch
+
+
+def _targets(g: GrepArgs, errors: list[str]):
+    """Command-line operands expanded: directories walked, everything else passed as given."""
+    for op in g.operands or ["."]:
+        if op != "-" and os.path.isdir(op):
+            yield from _walk(op, g.deref, g, errors)
+        else:
+            yield op  # files, "-" and missing paths: the real grep reports on them
+
+
+def helper_main(args: list[str]) -> int:
+    """Run `grep -r` semantics with any grep: walk, prune, batch, and merge exit codes."""
+    import signal
+    import subprocess
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    prog, g = args[0], parse_grep(args[1:])
+    if g is None:
+        os.execvp(prog, args)
+    g.prog = prog
+    names = g.names
+    if names is None and (len(g.operands) != 1 or os.path.isdir(g.operands[0])):
+        names = "H"
+    base = [prog] + g.options + (["-" + names] if names else []) + ["--"]
+    if g.pattern is not None:
+        base.append(g.pattern)
+    errors: list[str] = []
+    matched = failed = ran = False
+    for batch in _batches(_targets(g, errors)):
+        ran = True
+        rc = subprocess.call(base + batch)
+        if rc < 0:
+            os.kill(os.getpid(), -rc)
+        matched = matched or rc == 0
+        failed = failed or rc >= 2
+        if matched and g.quiet:
+            return 0
+    if not ran:
+        rc = subprocess.call(base + [os.devnull], stdout=subprocess.DEVNULL)
+        failed = failed or rc >= 2
+    if failed or errors:
+        return 0 if (matched and g.quiet) else 2
+    return 0 if matched else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == _HELPER_FLAG:
+        sys.exit(helper_main(sys.argv[2:]))
+    sys.stderr.write("usage: search_rails.py --rail-grep GREP ARGS...\n")
+    sys.exit(2)
