@@ -102,7 +102,7 @@ def _lex(s: str) -> list[tuple[str, str]]:
     and `analysis`/`final`/`commentary to=` at the start of the field). One forward pass with
     `str.find`, so the cost is linear in len(s)."""
     out: list[tuple[str, str]] = []
-    pos = _lead_bare_channel(s, out)
+    pos = _lead_bare_channel(s, out) or _lead_bare_recipient(s, out)
     flushed = pos
     nxt = {"<|": s.find("<|", pos), "|>": s.find("|>", pos), "assistant": s.find("assistant", pos)}
     while True:
@@ -180,6 +180,23 @@ def _match_bare(s: str, p: int):
             end, tokens = _bare_header(s, q + len(channel), channel)
             return p, end, [("start", ""), ("text", "assistant")] + tokens
     return None
+
+
+def _lead_bare_recipient(s: str, out: list) -> int:
+    """`to=container.exec {"cmd": [...]}`: a stripped header that starts with its recipient."""
+    k = _skip_spaces(s, 0)
+    if not s.startswith("to=", k):
+        return 0
+    j = _read_name_end(s, _skip_spaces(s, k + 3))
+    k = _skip_spaces(s, j)
+    for ctype in _CONTENT_TYPES:
+        if s.startswith(ctype, k):
+            j = _skip_spaces(s, k + len(ctype))
+            break
+    out.append(("text", s[:j]))
+    if not s.startswith("<|", _skip_spaces(s, j)):
+        out.append(("message", ""))
+    return j
 
 
 def _lead_bare_channel(s: str, out: list) -> int:
@@ -280,6 +297,8 @@ def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
             elif fld == "role" and not _header_like(cur.role):
                 done.append(_as_text(cur))
                 cur = _Message()
+            elif cur.channel:  # a second channel: the latest wins, an earlier `to=` is kept
+                cur.role, cur.channel = cur.role + " " + cur.channel, ""
             fld = "channel"
         elif kind == "start" or kind in _TERMINATORS or kind == "startoftext":
             _close(cur, done)
@@ -292,16 +311,29 @@ def _close(cur: _Message, done: list[_Message]) -> None:
     if cur.has_body:
         done.append(cur)
     elif not _header_like(cur.role + " " + cur.channel + " " + cur.ctype):
-        done.append(_as_text(cur))
+        done.append(_unclosed_header(cur))
     elif cur.channel.strip() or cur.ctype.strip() or "to=" in cur.role:
         cur.has_body = True  # a header with no body: a truncated message; keep it for diagnostics
         done.append(cur)
 
 
 def _as_text(cur: _Message) -> _Message:
-    """A 'header' that was never followed by <|message|> is plain text the model wrote."""
+    """A 'header' that was never followed by <|message|> is plain text the model wrote
+    (punctuation-only debris such as `<|channel|>??` is dropped)."""
     text = cur.role + cur.channel + cur.ctype
+    if not any(c.isalnum() for c in text[:10000]) and len(text) < 10000:
+        text = ""
     return _Message(content=[text], has_body=True)
+
+
+def _unclosed_header(cur: _Message) -> _Message:
+    """`<|channel|>final {"answer": "hi"}<|return|>`: the `<|message|>` between the channel
+    and the body was lost; the body keeps its channel."""
+    if _header_like(cur.role) and not cur.ctype:
+        words = cur.channel.split(None, 1)
+        if len(words) == 2 and words[0] in _CHANNELS:
+            return _Message(channel=words[0], content=[words[1]], has_body=True)
+    return _as_text(cur)
 
 
 def _strip_trailing_word(cur: _Message, word: str) -> None:
@@ -375,21 +407,35 @@ def _header(msg: _Message) -> _Header:
         if k >= 0:
             recipient = _recipient_text(part, k + 3)
             break
-    role, channel = "", ""
-    words = (msg.role[:1000] + " " + msg.channel[:1000]).split()
-    skip = False
-    for w in words:
+    channel = _channel_word(msg.channel) or _channel_word(msg.role)
+    role = ""
+    for w in _header_words(msg.role):
+        if w in _ROLES or (_dotted_name(w) and w not in _CHANNELS):
+            role = w
+        break
+    ctype = msg.ctype.strip()[:_NAME_LIMIT]
+    return _Header(role or "assistant", channel, recipient, ctype)
+
+
+def _header_words(text: str) -> list[str]:
+    """The words of a header part, without `to=NAME` (the name may follow `to=` after a space)."""
+    out, skip = [], False
+    for w in text[:1000].split():
         if skip or w.startswith("to="):
             skip = w == "to="
             continue
-        if w in _CHANNELS and not channel:
-            channel = w
-        elif not role and (w in _ROLES or _dotted_name(w)) and w not in _CHANNELS:
-            role = w
-        elif not channel:
-            channel = _glued_channel(w)
-    ctype = msg.ctype.strip()[:_NAME_LIMIT]
-    return _Header(role or "assistant", channel, recipient, ctype)
+        out.append(w)
+    return out
+
+
+def _channel_word(text: str) -> str:
+    for w in _header_words(text):
+        if w in _CHANNELS:
+            return w
+        glued = _glued_channel(w)
+        if glued:
+            return glued
+    return ""
 
 
 def _glued_channel(w: str) -> str:
@@ -617,10 +663,16 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
                              "resend it with a recipient such as to=functions.shell")
     if canon == APPLY_PATCH and _raw_patch(text) is not None:
         return RecoveredCall(call_id, canon, {"input": _raw_patch(text)})
+    if canon == SHELL and _raw_command(text) is not None:
+        notes.append("shell arguments were a bare command line, not JSON; run with bash -lc")
+        return _normalize_shell(call_id, {"command": _raw_command(text)}, notes)
     try:
         args = parse_arguments(text, notes)
     except _ArgsError as exc:
         return RecoveredCall(call_id, canon, None, f"{canon}: {exc}")
+    if isinstance(args, list) and len(args) == 1 and isinstance(args[0], dict):
+        notes.append("arguments were wrapped in a one-element list")
+        args = args[0]
     args = _unwrap_call_object(args, canon)
     if canon == SHELL and isinstance(args, list):
         args = {"command": args}
@@ -642,6 +694,15 @@ def _raw_patch(text: str | None) -> str | None:
     """apply_patch is a free-form tool in Codex: a bare patch body is its whole input."""
     s = _strip_fences((text or "").strip())
     return s if s.startswith(_PATCH_START) else None
+
+
+def _raw_command(text: str | None) -> str | None:
+    """`ls -R` sent as the whole argument text of a shell call (Ollama reports it as
+    "invalid character 'l' looking for beginning of value"): the command line itself."""
+    s = _strip_fences((text or "").strip())
+    if not s or s[0] in '{["' or s.startswith(_PATCH_START):
+        return None
+    return s
 
 
 def _unwrap_call_object(args: Any, canon: str) -> Any:
@@ -920,6 +981,8 @@ def _scan_field(value: str, is_reasoning: bool, diagnostics: list[str]) -> _Foun
 def _has_envelope(s: str) -> bool:
     if "<|" in s or "|>" in s or _has_bare_marker(s):
         return True
+    if s.lstrip(" \t").startswith("to="):
+        return True
     return any(s.startswith(c) for c in _CHANNELS) and _lead_bare_channel(s, []) > 0
 
 
@@ -933,6 +996,11 @@ def _route(msg: _Message, found: _Found, plain: list[str], diagnostics: list[str
         return
     if head.recipient and head.recipient not in ("assistant", "user"):
         found.calls.append((head.recipient, body))
+        return
+    if head.recipient and head.channel == "commentary":
+        if body.strip():  # `to=assistant` on commentary: a tool result the model wrote itself
+            diagnostics.append(f"dropped a commentary message addressed to {head.recipient} "
+                               f"({len(body)} characters)")
         return
     text = body.strip()
     if not text:
@@ -985,7 +1053,7 @@ def _bare_call_object(text: str) -> tuple[str, str] | None:
         return None
     args = value.get("arguments", value.get("parameters"))
     if set(value) - {"name", "arguments", "parameters", "type"} or args is None:
-        return None
+        args = {k: v for k, v in value.items() if k not in ("name", "type")}  # flat form
     name = clean_name(value["name"])
     if name not in (SHELL, APPLY_PATCH, UPDATE_PLAN):
         return None
