@@ -115,7 +115,7 @@ def test_tool_round_cap_ends_the_turn(make_agent):
 
 
 def test_malformed_call_goes_back_to_the_model(make_agent, server):
-    agent, seen, _ = make_agent(completion(tool_calls=[("shell", 'run ls for me please', "bad")]),
+    agent, seen, _ = make_agent(completion(tool_calls=[("update_plan", '{{{ plan: oops', "bad")]),
                                 completion("ok"))
     assert agent.run("q").ok
     reply = server.chat_requests()[1]["messages"][-1]
