@@ -16,8 +16,9 @@ from codex_lite.events import FileChange
 from codex_lite.tools import patch_fs
 from codex_lite.tools.apply_patch import (
     MAX_FILE_BYTES, PatchChange, PatchError, PatchResult, apply_patch, failed_event,
-    looks_like_bare_patch, patch_from_argv,
+    looks_like_bare_patch, parse_patch, patch_from_argv,
 )
+from codex_lite.tools.patch_parse import PatchSyntaxError
 
 PATCH = "*** Begin Patch\n*** Update File: a.txt\n@@\n one\n-two\n+TWO\n*** End Patch\n"
 
@@ -58,6 +59,13 @@ def test_move_reports_destination_and_source(root: Path):
     assert (change.path, change.kind, change.move_from) == ("b/c.txt", "update", "a.txt")
     assert change.diff.startswith("--- a/a.txt\n+++ b/b/c.txt\n")
     assert tree(root) == {"b/c.txt": b"1\ntwo\nthree\n"}
+
+
+def test_move_onto_itself_is_a_plain_update(root: Path):
+    patch = "*** Begin Patch\n*** Update File: a.txt\n*** Move to: ./a.txt\n@@\n-one\n+1\n*** End Patch"
+    change = apply_patch(patch, str(root)).changes[0]
+    assert (change.path, change.move_from) == ("a.txt", None)
+    assert tree(root) == {"a.txt": b"1\ntwo\nthree\n"}
 
 
 def test_add_and_delete_diffs_use_dev_null(root: Path):
@@ -145,6 +153,35 @@ def test_error_on_large_file_is_fast(root: Path):
     with pytest.raises(PatchError, match="Closest lines"):
         apply_patch(patch, str(root))
     assert time.monotonic() - started < 10
+
+
+# ---- parsing details ---------------------------------------------------------------------------
+
+def test_parse_unified_diff_header_keeps_its_context():
+    ops = parse_patch("*** Begin Patch\n*** Update File: f.py\n@@ -3,2 +3,2 @@ def f():\n-a\n+b\n*** End Patch")
+    assert ops[0].chunks[0].context == "def f():"
+    ops = parse_patch("*** Begin Patch\n*** Update File: f.py\n@@ -x is odd @@\n-a\n+b\n*** End Patch")
+    assert ops[0].chunks[0].context == "-x is odd @@"
+
+
+def test_parse_error_line_numbers_count_the_wrapper():
+    text = "\n\n<<'EOF'\n*** Begin Patch\n*** Update File: x\n@@\nbad\n*** End Patch\nEOF\n"
+    with pytest.raises(PatchSyntaxError, match="^line 7: unexpected line"):
+        parse_patch(text)
+
+
+def test_parse_add_file_content_and_binary_delete_diff(root: Path):
+    ops = parse_patch("*** Begin Patch\n*** Add File: e.txt\n*** Add File: f.txt\n+a\n+\n*** End Patch")
+    assert [op.content for op in ops] == ["", "a\n\n"]
+    (root / "b.bin").write_bytes(b"\0\1")
+    change = apply_patch("*** Begin Patch\n*** Delete File: b.bin\n*** End Patch", str(root)).changes[0]
+    assert change.diff == "Binary file a/b.bin deleted\n"
+
+
+def test_missing_root_is_an_error(tmp_path: Path):
+    with pytest.raises(PatchError, match="is not an existing folder"):
+        apply_patch(BODY, str(tmp_path / "nope"))
+    assert not (tmp_path / "nope").exists()
 
 
 # ---- confinement and full access ---------------------------------------------------------------
@@ -282,7 +319,7 @@ def test_recognised_patches_apply(root: Path):
     # GPT-4.1 style: the heredoc sent literally as the argument of apply_patch.
     text, _ = patch_from_argv(["apply_patch", f"<<'EOF'\n{BODY.replace('x', 'y')}\nEOF\n"])
     apply_patch(text, str(root))
-    assert (root / "Add File: y").exists() is False and (root / "y").read_text() == "y\n"
+    assert (root / "y").read_text() == "y\n"
 
 
 @pytest.mark.parametrize("argv, bare", [

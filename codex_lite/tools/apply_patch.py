@@ -111,6 +111,8 @@ def apply_patch(text: str, root: str, *, allow_outside: bool = False) -> PatchRe
             plan.apply(op)
         except (FsError, ChunkMismatch) as exc:
             raise PatchError(f"{_FAILED}\n{_describe(op, number, len(ops))}: {exc}") from None
+        except OSError as exc:  # anything the checks above did not foresee, still for the model
+            raise PatchError(f"{_FAILED}\n{_describe(op, number, len(ops))}: {exc}") from None
     try:
         plan.commit()
     except FsError as exc:
@@ -196,7 +198,7 @@ class _Plan:
         before = self._read(full, op.path)
         after = update_text(before, op)
         check_size(after, op.path)
-        shown = op.path
+        shown, moved_from = op.path, None
         if op.move_to:
             dest = resolve(self.root, op.move_to, self.allow_outside)
             if dest != full:
@@ -204,10 +206,10 @@ class _Plan:
                 if dest not in self.state and os.path.lexists(dest):
                     self._read(dest, op.move_to)  # keep its bytes for rollback
                 self.state[full] = None
-                full, shown = dest, op.move_to
+                full, shown, moved_from = dest, op.move_to, op.path
         self.state[full] = after
         diff = _diff(shown, before, after, old_name=op.path)
-        self.changes.append(PatchChange(shown, "update", op.move_to and op.path, diff))
+        self.changes.append(PatchChange(shown, "update", moved_from, diff))
 
     def commit(self) -> None:
         writes = {p: t.encode("utf-8") for p, t in self.state.items() if t is not None}

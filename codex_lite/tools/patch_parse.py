@@ -99,7 +99,7 @@ def _patch_body(text: str) -> list["_Line"]:
     delim = heredoc_delimiter(lines[0]) if lines else None
     if delim is not None and len(lines) >= 2 and lines[-1].strip() == delim:
         lines = lines[1:-1]
-        offset = 2
+        offset += 1
         while lines and not lines[0].strip():
             lines, offset = lines[1:], offset + 1
         while lines and not lines[-1].strip():
