@@ -1,14 +1,40 @@
-"""Session files for resume. CONTRACT STUB (owned by the REPL issue).
+"""Session files for resume: every event of a session, one JSON line each, written as it happens.
 
-    Recorder.create(codex_home, session_id, cwd, model) -> Recorder | None   (an event listener)
+    Recorder.create(codex_home, session_id, cwd, model, path=None) -> Recorder | None  (a listener)
     find_session(codex_home, session_id=None) -> str | None   (None id = the newest session)
-    load(path) -> SavedSession(session_id, cwd, model, history, events)
+    load(path) -> SavedSession(session_id, cwd, model, history, events, usage)
+
+Why it looks like this: an SSH connection to a router drops, a phone kills the terminal app, a user
+sends kill -9. Each line goes out with one os.write() on an O_APPEND descriptor (no Python buffer),
+so whatever was recorded before the process died is on disk and only the event in flight can be
+lost, as a damaged last line that `load` skips. The conversation sent to the model is rebuilt by
+replaying HistoryAppend/HistoryRewind in order, so a resumed agent continues exactly where the
+file ends.
+
+File: $CODEX_HOME/sessions/YYYY/MM/DD/<YYYY-MM-DDTHH-MM-SS>-<session_id>.jsonl. The first line is a
+header {"event": "session_meta", "session_id", "cwd", "model", "created_at", "version"}; each
+later resume adds a {"event": "session_resumed", ...} line before its own events.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from codex_lite import events as ev
+
+META = "session_meta"
+RESUMED = "session_resumed"
+MAX_REPLAY_EVENTS = 400  # what a resume re-draws; older events only count in `usage`
+HIDDEN = {ev.HistoryAppend.kind, ev.HistoryRewind.kind, ev.Usage.kind, ev.ToolCall.kind,
+          ev.RetryOutcome.kind, ev.ModelSelection.kind}
+INTERRUPTED = json.dumps({"output": "interrupted: the session ended before this call finished",
+                          "metadata": {"exit_code": 130}})
 
 
 @dataclass
@@ -18,24 +44,189 @@ class SavedSession:
     model: str
     history: list[dict[str, Any]] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)  # token totals over the whole file
+    path: str = ""
 
 
 class Recorder:
+    """An event listener appending each event to the session file. A failing disk (full flash,
+    read-only mount) costs the session file, never the session: the Bus drops us with a warning."""
+
+    def __init__(self, path: str, fd: int):
+        self.path, self.fd = path, fd
+
     @classmethod
     def create(cls, codex_home: str, session_id: str, cwd: str, model: str,
                path: str | None = None) -> "Recorder | None":
-        return None
+        header = {"session_id": session_id, "cwd": cwd, "model": model,
+                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": _version()}
+        resuming = path is not None
+        try:
+            path = path or new_session_path(codex_home, session_id)
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            print(f"codex-lite: warning: no session file (resume will not work): {exc}", file=sys.stderr)
+            return None
+        recorder = cls(path, fd)
+        if resuming and not _ends_with_newline(path):
+            _write_all(fd, b"\n")  # a line cut by kill -9 stays one damaged line, ours start clean
+        recorder.write({"event": RESUMED if resuming else META, **header})
+        return recorder
 
-    def __call__(self, event: Any) -> None:
-        pass
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        _write_all(self.fd, line.encode("utf-8"))
+
+    def __call__(self, event: ev.Event) -> None:
+        if self.fd >= 0:
+            self.write(event.to_dict())
 
     def close(self) -> None:
-        pass
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """One write() for the whole line (a signal cannot split it in Python code); loop on the rare
+    short write."""
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def _ends_with_newline(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return True
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
+    except OSError:
+        return True
+
+
+def _version() -> str:
+    from codex_lite import __version__
+
+    return __version__
+
+
+def sessions_dir(codex_home: str) -> str:
+    return os.path.join(codex_home, "sessions")
+
+
+def new_session_path(codex_home: str, session_id: str, now: float | None = None) -> str:
+    t = time.localtime(now)
+    day = time.strftime("%Y/%m/%d", t).split("/")
+    stamp = time.strftime("%Y-%m-%dT%H-%M-%S", t)
+    return os.path.join(sessions_dir(codex_home), *day, f"{stamp}-{session_id}.jsonl")
+
+
+def list_sessions(codex_home: str) -> list[str]:
+    """Every session file, the most recently written first (a resumed old session counts as recent,
+    which is what `resume --last` means to a user)."""
+    found = []
+    for root, _dirs, files in os.walk(sessions_dir(codex_home)):
+        for name in files:
+            if name.endswith(".jsonl"):
+                path = os.path.join(root, name)
+                try:
+                    found.append((os.stat(path).st_mtime_ns, name, path))
+                except OSError:
+                    continue
+    found.sort(reverse=True)
+    return [path for _mtime, _name, path in found]
 
 
 def find_session(codex_home: str, session_id: str | None = None) -> str | None:
-    return None
+    """The newest session, or the one whose id (or a unique prefix of it, or its file path) is
+    given; None when there is no such session."""
+    if session_id and os.path.isfile(session_id):
+        return session_id
+    paths = list_sessions(codex_home)
+    if not session_id:
+        return paths[0] if paths else None
+    exact = [p for p in paths if os.path.basename(p).endswith(f"-{session_id}.jsonl")]
+    if exact:
+        return exact[0]
+    prefix = [p for p in paths if _file_session_id(p).startswith(session_id)]
+    return prefix[0] if len({_file_session_id(p) for p in prefix}) == 1 else None
+
+
+def _file_session_id(path: str) -> str:
+    """The id part of `<YYYY-MM-DDTHH-MM-SS>-<id>.jsonl` (the stamp has a fixed length)."""
+    return os.path.basename(path)[len("2000-01-01T00-00-00-"):-len(".jsonl")]
 
 
 def load(path: str) -> SavedSession:
-    raise FileNotFoundError(path)
+    """Rebuild a session from its file. Damaged lines (a kill -9 mid-write) are skipped. Calls left
+    without a result when the process died are answered with an "interrupted" result at the point
+    the session was resumed, so the history is valid for the model and replays the same way every
+    time. Raises OSError when the file cannot be read."""
+    saved = SavedSession(session_id=_file_session_id(path), cwd=os.getcwd(), model="", path=path)
+    shown: deque = deque(maxlen=MAX_REPLAY_EVENTS)
+    usage = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0}
+    with open(path, "rb") as f:
+        for raw in f:
+            record = _parse_line(raw)
+            if record is None:
+                continue
+            _apply(record, saved, shown, usage)
+    close_dangling_calls(saved.history)
+    saved.events, saved.usage = list(shown), usage
+    return saved
+
+
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dict[str, int]) -> None:
+    kind = record.get("event")
+    if kind in (META, RESUMED):
+        if kind == RESUMED:
+            close_dangling_calls(saved.history)
+        saved.session_id = str(record.get("session_id") or saved.session_id)
+        saved.cwd = str(record.get("cwd") or saved.cwd)
+        saved.model = str(record.get("model") or saved.model)
+        return
+    event = ev.from_dict(record)
+    if event is None:
+        return
+    if isinstance(event, ev.HistoryAppend):
+        saved.history.append(event.message)
+    elif isinstance(event, ev.HistoryRewind):
+        del saved.history[max(0, event.length):]
+    elif isinstance(event, ev.Usage):
+        for name in usage:
+            usage[name] += int(getattr(event, name) or 0)
+    elif isinstance(event, ev.ModelSelection) and event.action == "selected" and event.model:
+        saved.model = event.model
+    if event.kind not in HIDDEN:
+        shown.append(event)
+
+
+def close_dangling_calls(history: list[dict[str, Any]]) -> None:
+    """Insert an "interrupted" tool result right after the results of any assistant message whose
+    calls were left unanswered (the API rejects such a history)."""
+    answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
+    i = 0
+    while i < len(history):
+        calls = history[i].get("tool_calls") if history[i].get("role") == "assistant" else None
+        i += 1
+        missing = [c.get("id") for c in calls or [] if isinstance(c, dict) and c.get("id") not in answered]
+        if not missing:
+            continue
+        while i < len(history) and history[i].get("role") == "tool":
+            i += 1
+        for call_id in missing:
+            history.insert(i, {"role": "tool", "tool_call_id": call_id, "content": INTERRUPTED})
+            answered.add(call_id)
+            i += 1
