@@ -179,24 +179,45 @@ def _match_bare(s: str, p: int):
         if s.startswith(channel, q):
             end, tokens = _bare_header(s, q + len(channel), channel)
             return p, end, [("start", ""), ("text", "assistant")] + tokens
+    if s.startswith(" to=", q):
+        end, tokens = _bare_role_recipient(s, q + 1)
+        return p, end, [("start", ""), ("text", "assistant ")] + tokens
     return None
 
 
-def _lead_bare_recipient(s: str, out: list) -> int:
-    """`to=container.exec {"cmd": [...]}`: a stripped header that starts with its recipient."""
-    k = _skip_spaces(s, 0)
-    if not s.startswith("to=", k):
-        return 0
-    j = _read_name_end(s, _skip_spaces(s, k + 3))
+def _bare_role_recipient(s: str, p: int) -> tuple[int, list[tuple[str, str]]]:
+    """`assistant to=functions.xcommentary json{...}`: the template's recipient-first header with
+    its tokens stripped; the channel word ends up glued to the name. p is at `to=` (or before it)."""
+    p = _skip_spaces(s, p)
+    j = _read_name_end(s, _skip_spaces(s, p + 3))
+    name = s[p:j]
+    channel = next((c for c in _CHANNELS if name.endswith(c)), "")
+    if channel:
+        name = name[:-len(channel)]
+    else:
+        k = _skip_spaces(s, j)
+        channel = next((c for c in _CHANNELS if s.startswith(c, k)), "")
+        j = k + len(channel) if channel else j
     k = _skip_spaces(s, j)
     for ctype in _CONTENT_TYPES:
         if s.startswith(ctype, k):
             j = _skip_spaces(s, k + len(ctype))
             break
-    out.append(("text", s[:j]))
+    tokens = [("text", name), ("channel", ""), ("text", channel)]
     if not s.startswith("<|", _skip_spaces(s, j)):
-        out.append(("message", ""))
-    return j
+        tokens.append(("message", ""))
+    return j, tokens
+
+
+def _lead_bare_recipient(s: str, out: list) -> int:
+    """` to=container.exec {"cmd": [...]}`: a stripped completion starts after `<|start|>assistant`,
+    so it may start with the recipient of a role-part header."""
+    k = _skip_spaces(s, 0)
+    if not s.startswith("to=", k):
+        return 0
+    end, tokens = _bare_role_recipient(s, k)
+    out.extend(tokens)
+    return end
 
 
 def _lead_bare_channel(s: str, out: list) -> int:
@@ -895,8 +916,8 @@ def _recover(content, reasoning_texts, structured_calls) -> Recovery:
     pending = _Pending(result)
     for index, (value, is_reasoning) in enumerate(fields):
         found = _scan_field(value, is_reasoning, result.diagnostics)
-        _add_unique(text_parts, found.text)
-        _add_unique(reasoning_parts, found.reasoning)
+        _add_new(text_parts, found.text)
+        _add_new(reasoning_parts, found.reasoning)
         pending.add(found.calls, index, "reasoning" if is_reasoning else "content")
     result.text = scrub("\n\n".join(text_parts))
     result.reasoning = scrub("\n\n".join(reasoning_parts))
@@ -913,11 +934,11 @@ def _safe_normalize(call_id, name, args, notes) -> RecoveredCall:
                              f"the tool call could not be read: {type(exc).__name__}")
 
 
-def _add_unique(parts: list[str], new: list[str]) -> None:
-    """A server that copies the final answer into both content and reasoning shows it once."""
-    for p in new:
-        if p and p not in parts:
-            parts.append(p)
+def _add_new(parts: list[str], new: list[str]) -> None:
+    """Add one field's parts, skipping those an earlier field already gave: a server that copies
+    the answer into both content and reasoning shows it once (repeats within a field stay)."""
+    seen = set(parts)
+    parts.extend(p for p in new if p and p not in seen)
 
 
 class _Pending:
