@@ -370,7 +370,8 @@ def _plan(argv: list[str], path: str | None, depth: int) -> list[tuple[int, list
 
 def _apply(argv: list[str], plan: list[tuple[int, list[str]]]) -> list[str]:
     out = list(argv)
-    for index, words in sorted(plan, key=lambda p: p[0], reverse=True):
+    # Last insertion first; at the same index the later one goes in first, so it ends up after.
+    for _, (index, words) in sorted(enumerate(plan), key=lambda p: (p[1][0], p[0]), reverse=True):
         out[index:index] = words
     return out
 
@@ -673,7 +674,7 @@ def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
             continue
         edits += _command_edits(script, words, argv, path, depth)
     out = script
-    for start, end, text in sorted(edits, key=lambda e: e[0], reverse=True):
+    for _, (start, end, text) in sorted(enumerate(edits), key=lambda e: (e[1][0], e[0]), reverse=True):
         out = out[:start] + text + out[end:]
     return out
 
