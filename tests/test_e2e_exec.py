@@ -43,6 +43,8 @@ def assert_clean_jsonl(result) -> None:
     assert set(types) <= known, types
     completed_ids = [i.get("id") for i in result.items()]
     assert all(completed_ids) and len(completed_ids) == len(set(completed_ids)), completed_ids
+    started_ids = [i.get("id") for i in result.items(phase="item.started")]
+    assert set(started_ids) <= set(completed_ids), "an item.started was never completed"
     for item in result.items():
         assert item.get("type") in {"agent_message", "reasoning", "command_execution", "file_change",
                                     "todo_list", "error", "mcp_tool_call", "web_search"}, item
@@ -219,6 +221,53 @@ def test_harmony_envelope_with_arguments_variants(model, exec_cli, git_repo):
     assert r.returncode == 0, r.describe()
     assert (git_repo / "variant.txt").exists(), r.describe()
     assert "<|" not in r.stdout
+
+
+def test_two_envelopes_in_one_message_both_run(model, exec_cli, git_repo):
+    two = ('<|channel|>commentary to=functions.shell <|constrain|>json<|message|>'
+           '{"command":["touch","one.txt"]}<|call|>'
+           '<|start|>assistant<|channel|>commentary to=functions.shell <|constrain|>json<|message|>'
+           '{"command":["touch","two.txt"]}<|call|>')
+    model.set_script([completion(two), completion("Both made.")])
+    r = exec_cli("make two files")
+    assert r.returncode == 0, r.describe()
+    assert_clean_jsonl(r)
+    assert (git_repo / "one.txt").exists() and (git_repo / "two.txt").exists(), r.describe()
+    assert len(r.items("command_execution")) == 2
+    assert "<|" not in r.stdout
+
+
+def test_apply_patch_through_an_envelope(model, exec_cli, git_repo):
+    env = ('<|channel|>commentary to=functions.apply_patch <|constrain|>json<|message|>'
+           + json.dumps({"input": PATCH}) + '<|call|>')
+    model.set_script([completion(env), completion("Patched.")])
+    r = exec_cli("fix it")
+    assert r.returncode == 0, r.describe()
+    assert_clean_jsonl(r)
+    assert (git_repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n", r.describe()
+    assert [c["status"] for c in r.items("file_change")] == ["completed"]
+    assert "<|" not in r.stdout
+
+
+# --------------------------------------------------------------------------- shell limits
+
+
+def test_shell_timeout_kills_the_command_and_the_turn_goes_on(model, exec_cli):
+    model.set_script([
+        completion(tool_calls=[("shell", {"command": ["sh", "-c", "sleep 30 & sleep 30"], "timeout_ms": 500},
+                                "call_slow")]),
+        completion("It timed out."),
+    ])
+    t0 = time.monotonic()
+    r = exec_cli("run something slow")
+    assert time.monotonic() - t0 < 20, r.describe()
+    assert r.returncode == 0, r.describe()
+    assert_clean_jsonl(r)
+    [cmd] = r.items("command_execution")
+    assert cmd["exit_code"] != 0
+    [result] = tool_messages(model.chat_requests()[1])
+    assert result["tool_call_id"] == "call_slow"
+    assert "time" in result["content"].lower()  # the model is told it timed out
 
 
 # --------------------------------------------------------------------------- apply_patch
