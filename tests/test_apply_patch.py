@@ -15,8 +15,15 @@ import pytest
 from codex_lite.events import FileChange
 from codex_lite.tools import patch_fs
 from codex_lite.tools.apply_patch import (
-    MAX_FILE_BYTES, PatchChange, PatchError, PatchResult, apply_patch, failed_event,
-    looks_like_bare_patch, parse_patch, patch_from_argv,
+    MAX_FILE_BYTES,
+    PatchChange,
+    PatchError,
+    PatchResult,
+    apply_patch,
+    failed_event,
+    looks_like_bare_patch,
+    parse_patch,
+    patch_from_argv,
 )
 from codex_lite.tools.patch_parse import PatchSyntaxError
 

@@ -109,6 +109,60 @@ def test_generated_patch_gives_edited_file(data, pair, eol, final_newline):
         assert os.listdir(tmp) == ["f.txt"]
 
 
+def first_exact(lines: list[str], pattern: list[str], start: int) -> int | None:
+    for i in range(start, len(lines) - len(pattern) + 1):
+        if lines[i:i + len(pattern)] == pattern:
+            return i
+    return None
+
+
+def chunks_land_where_meant(a: list[str], b: list[str], context: int) -> bool:
+    """Whether, moving forward like the engine does, every chunk's old lines are first found
+    exactly where the diff means them (with repeated lines a chunk may be ambiguous)."""
+    cursor = 0
+    for group in difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context):
+        start, end = group[0][1], group[-1][2]
+        if start == end:
+            return start == len(a)  # pure insertion without old lines: appended at the end
+        if first_exact(a, a[start:end], cursor) != start:
+            return False
+        cursor = end
+    return True
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["", "x", "y", "  x", "}"]), max_size=25),
+       st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["", "x", "z", "}"]), st.booleans()),
+                max_size=5),
+       st.integers(1, 3))
+def test_repeated_lines_apply_forward(original, edits, context):
+    """Files full of repeated lines (braces, blank lines): forward matching puts each chunk at the
+    first place after the previous one, which is where the diff meant it whenever that is the first
+    exact occurrence."""
+    edited = list(original)
+    for pos, line, insert in edits:
+        pos = min(pos, len(edited))
+        if insert or pos == len(edited):
+            edited.insert(pos, line)
+        else:
+            edited[pos] = line
+    assume(original != edited and chunks_land_where_meant(original, edited, context))
+    out = ["*** Update File: r.txt"]
+    for group in difflib.SequenceMatcher(None, original, edited, autojunk=False).get_grouped_opcodes(context):
+        out.append("@@")
+        for tag, i1, i2, j1, j2 in group:
+            out.extend(" " + line for line in original[i1:i2] if tag == "equal")
+            if tag != "equal":
+                out.extend("-" + line for line in original[i1:i2])
+                out.extend("+" + line for line in edited[j1:j2])
+    patch = "*** Begin Patch\n" + "\n".join(out) + "\n*** End Patch\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp, "r.txt")
+        target.write_bytes(render(original, "\n", True))
+        apply_patch(patch, tmp)
+        assert target.read_bytes() == render(edited, "\n", True), patch
+
+
 @st.composite
 def tree_and_patch_with_one_bad_operation(draw):
     """A small tree, and a patch of good operations with one bad one inserted somewhere."""

@@ -28,8 +28,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from codex_lite.tools.patch_fs import MAX_FILE_BYTES, Commit, FsError, check_size, check_writable_target
-from codex_lite.tools.patch_fs import decode_text, read_bytes, resolve
+from codex_lite.tools.patch_fs import (
+    MAX_FILE_BYTES,
+    Commit,
+    FsError,
+    check_size,
+    check_writable_target,
+    decode_text,
+    read_bytes,
+    resolve,
+)
 from codex_lite.tools.patch_invocation import looks_like_bare_patch, patch_from_argv
 from codex_lite.tools.patch_match import ChunkMismatch, apply_chunks, splice
 from codex_lite.tools.patch_parse import Operation, PatchSyntaxError, parse_patch

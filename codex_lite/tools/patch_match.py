@@ -11,7 +11,7 @@ lines it expected and the closest lines the file actually has.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from codex_lite.tools.patch_parse import Chunk
 

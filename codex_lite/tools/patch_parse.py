@@ -88,10 +88,10 @@ def parse_patch(text: str) -> list[Operation]:
 
 def _split_lines(text: str) -> list[str]:
     """Split on LF and drop one CR per line: a patch typed on Windows is still a patch."""
-    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
-def _patch_body(text: str) -> list["_Line"]:
+def _patch_body(text: str) -> list[_Line]:
     """The lines between the Begin and End markers, after removing any heredoc wrapper, as `_Line`
     strings that remember their line number in the patch."""
     lines = _split_lines(text.strip())
@@ -117,7 +117,7 @@ class _Line(str):
 
     no: int
 
-    def __new__(cls, value: str, no: int) -> "_Line":
+    def __new__(cls, value: str, no: int):  # returns a _Line
         obj = super().__new__(cls, value)
         obj.no = no
         return obj
