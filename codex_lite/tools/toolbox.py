@@ -111,8 +111,17 @@ class ToolBox:
         if patching.looks_like_bare_patch(argv):
             raise ToolError("this is a patch, not a command: send it with the apply_patch tool "
                             '({"input": "*** Begin Patch ..."}) or as ["apply_patch", PATCH]')
-        self._ask(ApprovalRequest("command", argv, workdir))
-        return self._run_command(call_id, argv, workdir, _timeout_ms(args))
+        request = ApprovalRequest("command", argv, workdir)
+        self._ask(request)
+        output = self._run_command(call_id, argv, workdir, _timeout_ms(args))
+        retry = getattr(self.approver, "retry_failed", None)  # approval_policy on-failure
+        decision = retry(call_id, request) if retry else None
+        while decision is not None and decision.approved:
+            output = self._run_command(call_id, argv, workdir, _timeout_ms(args))
+            decision = retry(call_id, request)
+        if decision is not None and decision.feedback:
+            output = _with_feedback(output, decision.feedback)
+        return output
 
     def _run_command(self, call_id: str, argv: list[str], workdir: str, timeout_ms: int | None) -> str:
         shown = shlex.join(argv)
@@ -201,6 +210,14 @@ def _argv(command: Any) -> list[str]:
             and command[0]):
         return command
     raise ToolError('shell needs {"command": ["program", "arg", ...]}, a non-empty list of strings')
+
+
+def _with_feedback(output: str, feedback: str) -> str:
+    """The user's words after a failed command, kept inside the JSON result when it is one."""
+    try:
+        return json.dumps({**json.loads(output), "user_feedback": feedback}, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return f"{output}\nThe user said: {feedback}"
 
 
 def _timeout_ms(args: dict[str, Any]) -> int | None:
