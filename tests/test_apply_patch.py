@@ -15,6 +15,7 @@ import pytest
 from codex_lite.events import FileChange
 from codex_lite.tools import patch_fs
 from codex_lite.tools.apply_patch import (
+    BARE_PATCH_HINT,
     MAX_FILE_BYTES,
     PatchChange,
     PatchError,
@@ -23,6 +24,7 @@ from codex_lite.tools.apply_patch import (
     failed_event,
     looks_like_bare_patch,
     parse_patch,
+    patch_from_arguments,
     patch_from_argv,
 )
 from codex_lite.tools.patch_parse import PatchSyntaxError
@@ -337,6 +339,18 @@ def test_recognised_patches_apply(root: Path):
 ])
 def test_looks_like_bare_patch(argv, bare):
     assert looks_like_bare_patch(argv) is bare
+
+
+@pytest.mark.parametrize("arguments, expected", [
+    ({"input": BODY}, BODY), ({"patch": BODY}, BODY), (BODY, BODY), ({"whatever": BODY}, BODY),
+    ({"input": 3}, None), ({}, None), (None, None), ({"a": BODY, "b": BODY}, None),
+])
+def test_patch_from_arguments(arguments, expected):
+    assert patch_from_arguments(arguments) == expected
+
+
+def test_bare_patch_hint_tells_how():
+    assert "apply_patch" in BARE_PATCH_HINT and "not run" in BARE_PATCH_HINT
 
 
 # ---- import cost (this runs on routers) ---------------------------------------------------------

@@ -2,7 +2,9 @@
 
     apply_patch(text, root, *, allow_outside=False) -> PatchResult   (raises PatchError)
     patch_from_argv(argv) -> tuple[str, str | None] | None
-    looks_like_bare_patch(argv) -> bool
+    looks_like_bare_patch(argv) -> bool          (the shell tool then answers BARE_PATCH_HINT)
+    patch_from_arguments(arguments) -> str | None  (the function tool's {"input": PATCH}, leniently)
+    PatchResult.to_event(call_id) / failed_event(text, message, call_id) -> events.FileChange
     MAX_FILE_BYTES    size cap (2 MiB) for files read or written; defined and documented in
                       patch_fs, whose value is the one used (change it there, e.g. in tests)
 
@@ -38,12 +40,28 @@ from codex_lite.tools.patch_fs import (
     read_bytes,
     resolve,
 )
-from codex_lite.tools.patch_invocation import looks_like_bare_patch, patch_from_argv
+from codex_lite.tools.patch_invocation import (
+    BARE_PATCH_HINT,
+    looks_like_bare_patch,
+    patch_from_arguments,
+    patch_from_argv,
+)
 from codex_lite.tools.patch_match import ChunkMismatch, apply_chunks, splice
 from codex_lite.tools.patch_parse import Operation, PatchSyntaxError, parse_patch
 
-__all__ = ["MAX_FILE_BYTES", "PatchChange", "PatchError", "PatchResult", "apply_patch",
-           "looks_like_bare_patch", "parse_patch", "patch_from_argv"]
+__all__ = [
+    "BARE_PATCH_HINT",
+    "MAX_FILE_BYTES",
+    "PatchChange",
+    "PatchError",
+    "PatchResult",
+    "apply_patch",
+    "failed_event",
+    "looks_like_bare_patch",
+    "parse_patch",
+    "patch_from_arguments",
+    "patch_from_argv",
+]
 
 
 class PatchError(Exception):

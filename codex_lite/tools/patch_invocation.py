@@ -14,6 +14,16 @@ import os
 from codex_lite.tools.patch_parse import BEGIN, heredoc_delimiter
 
 _COMMANDS = ("apply_patch", "applypatch")
+
+# What the shell tool answers to a command that is a bare patch (see looks_like_bare_patch).
+BARE_PATCH_HINT = (
+    "This command is a patch, not a program, so it was not run. To apply it, call the apply_patch "
+    "tool with {\"input\": \"*** Begin Patch\\n...\\n*** End Patch\"}, or run the shell command "
+    "[\"apply_patch\", \"*** Begin Patch\\n...\\n*** End Patch\"]."
+)
+
+# Argument names models use for the patch of the apply_patch function tool, "input" first.
+_ARGUMENT_KEYS = ("input", "patch", "diff", "content", "text")
 _SHELLS = ("bash", "sh", "ash", "zsh", "dash")
 
 
@@ -30,6 +40,22 @@ def patch_from_argv(argv: list[str]) -> tuple[str, str | None] | None:
         return argv[1], None
     script = shell_script(argv)
     return None if script is None else _patch_from_script(script)
+
+
+def patch_from_arguments(arguments: object) -> str | None:
+    """The patch text of an apply_patch function call: `{"input": PATCH}` as specified, also
+    under "patch"/"diff"/"content"/"text", or the arguments themselves when they are a string.
+    None when there is no string to apply."""
+    if isinstance(arguments, str):
+        return arguments
+    if isinstance(arguments, dict):
+        for key in _ARGUMENT_KEYS:
+            if isinstance(arguments.get(key), str):
+                return arguments[key]
+        strings = [v for v in arguments.values() if isinstance(v, str) and "*** Begin Patch" in v]
+        if len(strings) == 1:
+            return strings[0]
+    return None
 
 
 def looks_like_bare_patch(argv: list[str]) -> bool:
