@@ -126,8 +126,10 @@ class Client:
         except urllib3.exceptions.HTTPError as exc:
             raise _Transient(f"cannot reach {url}: {_reason(exc)}") from None
         if resp.status == 429 or resp.status >= 500:
+            # LiteLLM renames the upstream's Retry-After to llm_provider-retry-after
+            wait = resp.headers.get("Retry-After") or resp.headers.get("llm_provider-retry-after")
             raise _Transient(f"{url} answered {resp.status}: {_server_message(resp.data)}", resp.status,
-                             _retry_after(resp.headers.get("Retry-After")))
+                             _retry_after(wait))
         if resp.status >= 400:
             hint = " (check the API key)" if resp.status in (401, 403) else ""
             raise ModelError(f"{url} answered {resp.status}{hint}: {_server_message(resp.data)}",
@@ -175,7 +177,8 @@ def _reason(exc: Exception) -> str:
 
 
 def _server_message(data: bytes) -> str:
-    """What the server said, in one short line: the JSON error message, or an HTML page's title."""
+    """What the server said, in one short line: the JSON error message, with any HTML error page in
+    it (LiteLLM wraps the upstream's page in its JSON) reduced to the page's title."""
     text = data.decode("utf-8", "replace").strip()
     try:
         parsed = json.loads(text)
@@ -186,11 +189,20 @@ def _server_message(data: bytes) -> str:
         msg = err.get("message") if isinstance(err, dict) else err
         if msg is None and isinstance(err, dict):
             msg = err.get("detail") or parsed.get("detail")
-        return _short(str(msg if msg is not None else text))
-    if "<html" in text[:500].lower() or "<!doctype" in text[:100].lower():
-        title = re.search(r"<title>([^<]{0,200})</title>", text[:5000], re.I)
-        return "an HTML error page" + (f" ({_short(title.group(1))})" if title else "")
-    return _short(text) or "(empty body)"
+        text = str(msg if msg is not None else text)
+    return _short(_without_html(text)) or "(empty body)"
+
+
+def _without_html(text: str) -> str:
+    lower = text[:20000].lower()
+    start = min((i for i in (lower.find("<!doctype"), lower.find("<html")) if i >= 0), default=-1)
+    if start < 0:
+        return text
+    title = re.search(r"<title>([^<]{0,200})</title>", text[start:start + 5000], re.I)
+    page = "an HTML error page" + (f" ({' '.join(title.group(1).split())})" if title else "")
+    end = lower.find("</html>", start)
+    rest = text[end + len("</html>"):] if end >= 0 else ""
+    return text[:start] + page + rest
 
 
 def _short(text: str, limit: int = 300) -> str:

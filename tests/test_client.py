@@ -128,3 +128,20 @@ def test_retry_after_forms():
     assert _retry_after("100000") == 300.0
     assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert _retry_after("soon") is None and _retry_after(None) is None
+
+
+def test_litellm_shapes_of_429_and_html_500(server):
+    """LiteLLM renames Retry-After and wraps an upstream HTML page inside its JSON error."""
+    from scripted_server import HTML_500
+
+    wrapped = {"error": {"message": "litellm.InternalServerError: OpenAIException - " + HTML_500
+                         + "\n\nLiteLLM: model group 'scripted' failed", "code": "500"}}
+    server.set_script([error(429, "slow down", headers={"llm_provider-retry-after": "4"}),
+                       raw(500, wrapped)])
+    client, waits = client_for(server, retries=1)
+    with pytest.raises(ModelError) as err:
+        client.chat("scripted", [])
+    assert waits == [4.0]
+    message = str(err.value)
+    assert "an HTML error page (500 Internal Server Error)" in message
+    assert "<" not in message and "model group 'scripted' failed" in message
