@@ -1,7 +1,7 @@
 """Facts about the device the agent runs on, so the model plans commands that will run.
 
     describe(cwd) -> dict              platform, shell, tools present, free memory/space
-    environment_text(cwd, wrap=True) -> str   the same, as the block sent in the environment context
+    environment_text(cwd, wrap=False) -> str  the same, as lines for the environment context block
     mem_available_bytes() -> int|None  /proc/meminfo, else psutil when importable
     disk_free_bytes(path) -> int|None
     temp_dir() -> str                  $TMPDIR (Termux) or a checked writable fallback
@@ -159,8 +159,8 @@ def describe(cwd: str, path: str | None = None) -> dict:
     }
 
 
-def environment_text(cwd: str, wrap: bool = True, path: str | None = None) -> str:
-    """The block sent to the model; wrap=False gives the inner lines to merge into another block."""
+def environment_text(cwd: str, wrap: bool = False, path: str | None = None) -> str:
+    """Lines for the model's <environment_context> (context.py wraps them); wrap=True adds the tags."""
     d = describe(cwd, path)
     shell = d["shell"] or "none found"
     if d["busybox"]:

@@ -197,7 +197,7 @@ def test_openwrt_release_file_parsing(tmp_path):
 def test_environment_text_on_a_busybox_device(bbpath, monkeypatch, tmp_path):
     monkeypatch.setattr(platform_info, "_read_kv", lambda p: {
         "DISTRIB_DESCRIPTION": "OpenWrt 23.05.3 r23809", "DISTRIB_ARCH": "mips_24kc"} if "openwrt" in p else {})
-    text = platform_info.environment_text(str(tmp_path), path=bbpath)
+    text = platform_info.environment_text(str(tmp_path), wrap=True, path=bbpath)
     assert text.startswith("<environment_context>") and text.endswith("</environment_context>")
     assert "<platform>OpenWrt 23.05.3 r23809 (mips_24kc)</platform>" in text
     assert "<shell>ash (BusyBox); bash is not installed" in text
@@ -208,7 +208,7 @@ def test_environment_text_on_a_busybox_device(bbpath, monkeypatch, tmp_path):
 
 
 def test_environment_text_here():
-    text = platform_info.environment_text(os.getcwd(), wrap=False)
+    text = platform_info.environment_text(os.getcwd())
     assert "<cwd>" in text and "<tools>" in text and "<environment_context>" not in text
 
 
