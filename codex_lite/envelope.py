@@ -179,7 +179,7 @@ def _match_bare(s: str, p: int):
         if s.startswith(channel, q):
             end, tokens = _bare_header(s, q + len(channel), channel)
             return p, end, [("start", ""), ("text", "assistant")] + tokens
-    if s.startswith(" to=", q):
+    if s.startswith(" to=", q) and not s.startswith("|>", p - 2):  # not after a real <|start|>
         end, tokens = _bare_role_recipient(s, q + 1)
         return p, end, [("start", ""), ("text", "assistant ")] + tokens
     return None
@@ -284,11 +284,30 @@ def _read_name_end(s: str, i: int) -> int:
 
 @dataclass
 class _Message:
-    role: str = ""        # text of the role part of the header (may hold `to=NAME`)
-    channel: str = ""     # text after <|channel|>
-    ctype: str = ""       # text after <|constrain|>
+    """One message being assembled. Header parts are lists of pieces joined on demand, so a
+    pathological header made of thousands of pieces still costs linear time."""
+    head: dict[str, list[str]] = field(
+        default_factory=lambda: {"role": [], "channel": [], "ctype": []})
     content: list[str] = field(default_factory=list)
     has_body: bool = False  # a <|message|> was seen; without it the "header" may be plain text
+
+    @classmethod
+    def body(cls, text: str, channel: str = "") -> "_Message":
+        msg = cls(content=[text], has_body=True)
+        msg.head["channel"].append(channel)
+        return msg
+
+    @property
+    def role(self) -> str:      # the role part of the header (may hold `to=NAME`)
+        return "".join(self.head["role"])
+
+    @property
+    def channel(self) -> str:   # text after <|channel|>
+        return "".join(self.head["channel"])
+
+    @property
+    def ctype(self) -> str:     # text after <|constrain|>
+        return "".join(self.head["ctype"])
 
 
 def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
@@ -300,7 +319,7 @@ def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
             if cur.has_body:
                 cur.content.append(value)
             else:
-                setattr(cur, fld, getattr(cur, fld) + value)
+                cur.head[fld].append(value)
         elif kind == "message":
             if cur.has_body:
                 cur, fld = _split_glued_header(cur, done) or (cur, fld)
@@ -318,8 +337,9 @@ def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
             elif fld == "role" and not _header_like(cur.role):
                 done.append(_as_text(cur))
                 cur = _Message()
-            elif cur.channel:  # a second channel: the latest wins, an earlier `to=` is kept
-                cur.role, cur.channel = cur.role + " " + cur.channel, ""
+            elif cur.head["channel"]:  # a second channel: the latest wins, `to=` is kept
+                cur.head["role"] += [" "] + cur.head["channel"]
+                cur.head["channel"] = []
             fld = "channel"
         elif kind == "start" or kind in _TERMINATORS or kind == "startoftext":
             _close(cur, done)
@@ -344,7 +364,7 @@ def _as_text(cur: _Message) -> _Message:
     text = cur.role + cur.channel + cur.ctype
     if not any(c.isalnum() for c in text[:10000]) and len(text) < 10000:
         text = ""
-    return _Message(content=[text], has_body=True)
+    return _Message.body(text)
 
 
 def _unclosed_header(cur: _Message) -> _Message:
@@ -353,7 +373,7 @@ def _unclosed_header(cur: _Message) -> _Message:
     if _header_like(cur.role) and not cur.ctype:
         words = cur.channel.split(None, 1)
         if len(words) == 2 and words[0] in _CHANNELS:
-            return _Message(channel=words[0], content=[words[1]], has_body=True)
+            return _Message.body(words[1], channel=words[0])
     return _as_text(cur)
 
 
@@ -382,7 +402,9 @@ def _split_glued_header(cur: _Message, done: list[_Message]):
     cur.content[-1] = last[:cut]
     _strip_trailing_word(cur, "assistant")
     done.append(cur)
-    return _Message(channel=last[cut:]), "ctype"
+    nxt = _Message()
+    nxt.head["channel"].append(last[cut:])
+    return nxt, "ctype"
 
 
 def _header_like(text: str) -> bool:
@@ -426,7 +448,7 @@ def _header(msg: _Message) -> _Header:
     for part in (msg.role, msg.channel, msg.ctype):
         k = part.find("to=")
         if k >= 0:
-            recipient = _recipient_text(part, k + 3)
+            recipient = _recipient_text(part, k + 3).strip()
             break
     channel = _channel_word(msg.channel) or _channel_word(msg.role)
     role = ""
@@ -943,11 +965,28 @@ def _add_new(parts: list[str], new: list[str]) -> None:
 
 class _Pending:
     """Adds leaked calls to the result, dropping copies of structured calls and of calls already
-    found in another field (servers that send a call both ways, or in content and reasoning)."""
+    found in another field (servers that send a call both ways, or in content and reasoning).
+    Unmatched calls are kept as key -> {source field: count}, so matching is O(fields) per call."""
 
     def __init__(self, result: Recovery):
         self.result = result
-        self.unmatched = [(_key(c), -1) for c in result.calls]
+        self.unmatched: dict[str, dict[int, int]] = {}
+        for c in result.calls:
+            self._put(_key(c), -1)
+
+    def _put(self, key: str, src: int) -> None:
+        by_src = self.unmatched.setdefault(key, {})
+        by_src[src] = by_src.get(src, 0) + 1
+
+    def _take_twin(self, key: str, index: int) -> bool:
+        by_src = self.unmatched.get(key, {})
+        src = next((s for s in by_src if s != index), None)
+        if src is None:
+            return False
+        by_src[src] -= 1
+        if not by_src[src]:
+            del by_src[src]
+        return True
 
     def add(self, calls: list[tuple[str, str]], index: int, where: str) -> None:
         for name, args in calls:
@@ -955,13 +994,10 @@ class _Pending:
             call = _safe_normalize(_new_id(), name, args, notes)
             call.recovered = True
             key = _key(call)
-            twin = next((i for i, (k, src) in enumerate(self.unmatched)
-                         if k == key and src != index), None)
-            if twin is not None:
-                self.unmatched.pop(twin)
+            if self._take_twin(key, index):
                 self.result.diagnostics.append(f"dropped a leaked copy of a {call.name} call")
                 continue
-            self.unmatched.append((key, index))
+            self._put(key, index)
             self.result.calls.append(call)
             log = self.result.diagnostics
             log.append(f"{call.call_id}: recovered a leaked {call.name or '?'} call from {where}")
