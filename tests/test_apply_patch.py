@@ -282,6 +282,69 @@ def test_failure_while_writing_temp_files_changes_nothing(root: Path, monkeypatc
     assert sorted(os.listdir(root)) == ["a.txt"]
 
 
+def test_ctrl_c_while_renaming_rolls_back(root: Path, monkeypatch):
+    (root / "b.txt").write_text("b\n")
+    before = tree(root)
+    real_replace = os.replace
+    calls = []
+
+    def interrupted_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", interrupted_replace)
+    patch = "*** Begin Patch\n*** Add File: a.txt\n+A\n*** Add File: b.txt\n+B\n*** End Patch"
+    with pytest.raises(KeyboardInterrupt):
+        apply_patch(patch, str(root))
+    assert tree(root) == before
+    assert sorted(os.listdir(root)) == ["a.txt", "b.txt"]
+
+
+KILLED_HALF_WAY = """
+import os, sys
+from codex_lite.tools.apply_patch import apply_patch
+real_replace = os.replace
+calls = []
+def dying_replace(src, dst):
+    calls.append(dst)
+    if len(calls) == 2:
+        os._exit(9)          # killed between two renames: no rollback, no cleanup
+    real_replace(src, dst)
+os.replace = dying_replace
+apply_patch(sys.argv[2], sys.argv[1])
+"""
+
+
+def test_process_killed_half_way_is_finished_by_the_next_patch(root: Path):
+    (root / "b.txt").write_text("b\n")
+    (root / "c.txt").write_text("c\n")
+    patch = ("*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+1\n*** Add File: n/new.txt\n+new\n"
+             "*** Delete File: b.txt\n*** End Patch")
+    done = subprocess.run([sys.executable, "-c", KILLED_HALF_WAY, str(root), patch], check=False,
+                          cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    assert done.returncode == 9, done.stderr
+    assert (root / patch_fs.JOURNAL_NAME).exists()
+    assert (root / "a.txt").read_text() == "1\ntwo\nthree\n"   # half applied for now
+    assert (root / "b.txt").exists()
+    follow_up = "*** Begin Patch\n*** Update File: c.txt\n@@\n-c\n+C\n*** End Patch"
+    apply_patch(follow_up, str(root))
+    assert tree(root) == {"a.txt": b"1\ntwo\nthree\n", "n/new.txt": b"new\n", "c.txt": b"C\n"}
+    assert sorted(os.listdir(root)) == ["a.txt", "c.txt", "n"]
+
+
+def test_incomplete_journal_is_rolled_back(root: Path):
+    tmp = root / ".a.txt.apply_patch.tmp"
+    tmp.write_text("never renamed\n")
+    (root / patch_fs.JOURNAL_NAME).write_bytes(
+        f"R\0{tmp}\0{root / 'a.txt'}\0\nD\0{root / 'a.txt'}".encode())  # cut short: no END
+    assert patch_fs.recover(str(root)) is True
+    assert tree(root) == {"a.txt": b"one\ntwo\nthree\n"}
+    assert sorted(os.listdir(root)) == ["a.txt"]
+    assert patch_fs.recover(str(root)) is False
+
+
 # ---- recognising patches sent through the shell tool -------------------------------------------
 
 BODY = "*** Begin Patch\n*** Add File: x\n+x\n*** End Patch"

@@ -38,6 +38,7 @@ from codex_lite.tools.patch_fs import (
     check_writable_target,
     decode_text,
     read_bytes,
+    recover,
     resolve,
 )
 from codex_lite.tools.patch_invocation import (
@@ -131,6 +132,7 @@ def apply_patch(text: str, root: str, *, allow_outside: bool = False) -> PatchRe
         raise PatchError(f"{_FAILED} Invalid patch: {exc}") from None
     if not os.path.isdir(root):
         raise PatchError(f"{_FAILED} The workspace root {root} is not an existing folder.")
+    recover(os.path.realpath(root))  # a patch interrupted by a killed process is finished first
     plan = _Plan(os.path.realpath(root), allow_outside)
     for number, op in enumerate(ops, 1):
         try:

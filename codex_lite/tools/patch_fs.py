@@ -6,12 +6,13 @@ danger-full-access, must stay inside it: no absolute paths, no `..` that climbs 
 what the kernel would follow when writing.
 
 Commit: every new content is first written to a temporary file beside its target (same folder, so
-the final `os.replace` is an atomic rename on the same filesystem). Only when all of them are on
-disk are they renamed into place, then deletions are done. If anything fails in that last phase,
-the files already replaced are restored from the original bytes held in memory, so an error never
-leaves half a patch applied. (A power cut in the middle of the rename phase, a window of a few
-system calls, can leave a subset renamed; nothing is ever left truncated, and temporary files are
-named `.NAME.apply_patch.tmp*` so they are easy to spot.)
+the final `os.replace` is an atomic rename on the same filesystem) and flushed to disk. Only when
+all of them are there are they renamed into place, then deletions are done. If anything fails in
+that last phase (an OSError, or Ctrl-C), the files already replaced are restored from the original
+bytes held in memory, so an error never leaves half a patch applied. Against a process killed in
+the middle of the renames (OOM killer, power cut), a journal in the workspace root lists the
+renames and deletions before the first one happens; the next patch (or `recover`) finishes them.
+Temporary files are named `.NAME.apply_patch.tmp*` so that any left over are easy to spot.
 """
 
 from __future__ import annotations
@@ -143,6 +144,50 @@ def _mode_of(path: str) -> int | None:
         return None
 
 
+# Present in the workspace root only while a commit renames files, or after a process died doing
+# so: see `recover`.
+JOURNAL_NAME = ".codex-lite-patch.journal"
+
+
+def _encode_journal(records: list[list[str]]) -> bytes:
+    """Fields end with NUL and records with a NUL-newline pair: no path can hold a NUL."""
+    return b"".join(b"".join(f.encode("utf-8", "surrogateescape") + b"\0" for f in r) + b"\n"
+                    for r in records)
+
+
+def _decode_journal(data: bytes) -> list[list[str]]:
+    records = []
+    for raw in data.split(b"\0\n"):
+        if raw:
+            records.append([f.decode("utf-8", "surrogateescape") for f in raw.split(b"\0")])
+    return records
+
+
+def recover(root: str) -> bool:
+    """Finish a commit that a killed process left half done in `root` (True when there was one).
+
+    A complete journal means every new file was already on disk in a temporary file: the renames
+    and deletions still pending are done now (roll forward). An incomplete journal means no rename
+    had started: its temporary files are removed (roll back). Called before every patch."""
+    journal = os.path.join(root, JOURNAL_NAME)
+    try:
+        with open(journal, "rb") as fh:
+            records = _decode_journal(fh.read())
+    except OSError:
+        return False
+    complete = bool(records) and records[-1] == ["END"]
+    for record in records:
+        if record[0] == "R" and len(record) == 3 and os.path.exists(record[1]):
+            if complete:
+                os.replace(record[1], record[2])
+            else:
+                _silent_unlink(record[1])
+        elif record[0] == "D" and len(record) == 2 and complete and os.path.lexists(record[1]):
+            _silent_unlink(record[1])
+    _silent_unlink(journal)
+    return True
+
+
 class Commit:
     """Writes a set of final file states all or nothing.
 
@@ -160,9 +205,11 @@ class Commit:
         self._done: list[str] = []
 
     def run(self) -> None:
+        journal = None
         try:
             for path, data in self.writes.items():
                 self._temps[path] = self._write_temp(path, data)
+            journal = self._write_journal()
             for path in self.writes:
                 os.replace(self._temps[path], _write_target(path))
                 del self._temps[path]
@@ -170,13 +217,38 @@ class Commit:
             for path in self.deletes:
                 os.unlink(path)
                 self._done.append(path)
-        except OSError as exc:
+        except BaseException as exc:  # also Ctrl-C: undo, then let it through
             self._rollback()
-            name = exc.filename or ""
-            raise FsError(f"writing {name} failed ({exc.strerror or exc}); "
+            if journal:
+                _silent_unlink(journal)
+            if not isinstance(exc, OSError):
+                raise
+            raise FsError(f"writing {exc.filename or ''} failed ({exc.strerror or exc}); "
                           "no file was changed") from None
+        if journal:
+            _silent_unlink(journal)
         for path in self.deletes:
             self._prune_empty_folders(os.path.dirname(path))
+
+    def _write_journal(self) -> str | None:
+        """Record the renames and deletions about to happen, so that `recover` can finish them if
+        the process is killed half way (OOM killer, power cut). Written, with its END record,
+        and flushed to disk before the first rename."""
+        if not self.root or not (self._temps or self.deletes):
+            return None
+        records = [["R", tmp, _write_target(path)] for path, tmp in self._temps.items()]
+        records += [["D", path] for path in self.deletes]
+        records.append(["END"])
+        journal = os.path.join(self.root, JOURNAL_NAME)
+        try:
+            with open(journal, "wb") as fh:
+                fh.write(_encode_journal(records))
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError:  # a read-only root (full access, files elsewhere): go on without it
+            _silent_unlink(journal)
+            return None
+        return journal
 
     def _prune_empty_folders(self, folder: str) -> None:
         """Remove folders that a delete or a move left empty, like git does, up to the root.
