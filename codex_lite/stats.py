@@ -1,10 +1,75 @@
-"""`codex-lite stats`. CONTRACT STUB (owned by the telemetry issue)."""
+"""`codex-lite stats`: token usage and retry statistics recorded by telemetry.
+
+It reads the all-time summary in the telemetry folder (`[telemetry] dir`, default $CODEX_HOME/logs),
+so the retry heuristics ([retry] max_attempts, wait_seconds; request_max_retries) can be tuned with
+real data: how many attempts were made, how many retried tasks recovered, at which attempt, and how
+long was spent waiting. `--json` prints the same numbers as one object for scripts.
+"""
 
 from __future__ import annotations
 
+import json
 import sys
+from typing import Any
 
 
-def main(args) -> int:
-    print("codex-lite stats: no telemetry recorded yet", file=sys.stderr)
-    return 1
+def main(args: Any) -> int:
+    from codex_lite import config as cfg_mod
+    from codex_lite import telemetry
+
+    config = cfg_mod.load(getattr(args, "config_overrides", None) or [], getattr(args, "profile", None))
+    data = telemetry.summary(config)
+    if not data["recorded"]:
+        print(f"codex-lite stats: no telemetry recorded yet in {data['dir']}", file=sys.stderr)
+        return 1
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print(render(data))
+    return 0
+
+
+def _n(value: Any) -> str:
+    return f"{int(value or 0):,}"
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100.0 * part / whole:.0f}%" if whole else "-"
+
+
+def render(data: dict[str, Any]) -> str:
+    """The human report: usage, then retries with recovery rate and waiting time, then by reason."""
+    t = data["all_time"]
+    requests = int(t.get("requests") or 0)
+    lines = [f"codex-lite stats ({data['dir']})", "",
+             f"turns              {_n(t['turns'])} ({_n(t['failed_turns'])} failed)",
+             f"requests           {_n(requests)}",
+             f"input tokens       {_n(t['input_tokens'])} ({_n(t['cached_input_tokens'])} cached)",
+             f"output tokens      {_n(t['output_tokens'])} ({_n(t['reasoning_tokens'])} reasoning)",
+             f"model latency      {t['latency_seconds']:.1f} s"
+             + (f" ({t['latency_seconds'] / requests:.2f} s per request)" if requests else ""),
+             f"tool calls         {_n(t['tool_calls'])} ({_n(t['tool_errors'])} failed)", "",
+             "retries"]
+    finished = t["recoveries"] + t["retry_failures"]
+    rate = t.get("recovery_rate")
+    lines += [f"  attempts         {_n(t['retry_attempts'])}",
+              f"  retried tasks    {_n(t['retry_episodes'])} ({_n(t['retry_interrupted'])} interrupted)",
+              f"  recoveries       {_n(t['recoveries'])} of {_n(finished)}",
+              f"  recovery rate    {'-' if rate is None else f'{100 * rate:.0f}%'}",
+              f"  time waiting     {t['wait_seconds']:.1f} s"]
+    for scope, label in (("turn", "fallback turns"), ("request", "HTTP requests")):
+        row = t["by_scope"].get(scope)
+        if row:
+            lines.append(f"  {label:<16} {_n(row.get('attempts'))} attempts, "
+                         f"{_n(row.get('recoveries'))}/{_n(row.get('episodes'))} recovered, "
+                         f"{row.get('wait_seconds', 0):.1f} s waiting")
+    if t["by_reason"]:
+        lines.append("  by reason")
+        for reason, row in sorted(t["by_reason"].items(), key=lambda kv: -kv[1].get("attempts", 0)):
+            lines.append(f"    {reason:<22} {_n(row.get('attempts'))} attempts, "
+                         f"{_n(row.get('recoveries'))}/{_n(row.get('episodes'))} recovered "
+                         f"({_pct(row.get('recoveries', 0), row.get('episodes', 0))})")
+    if t["recovered_at_attempt"]:
+        at = sorted(t["recovered_at_attempt"].items(), key=lambda kv: int(kv[0]))
+        lines.append("  recovered at     " + ", ".join(f"attempt {k}: {_n(v)}" for k, v in at))
+    return "\n".join(lines)
