@@ -167,8 +167,8 @@ def _match_close(s: str, p: int, flushed: int):
     if word in _NAME_SET and (k == flushed or not s[k - 1].isalnum()):
         start = k - 1 if k > flushed and s[k - 1] in "<|" else k
         return start, p + 2, [(word, "")]
-    if not word and p == flushed:
-        return p, p + 2, []
+    if (not word and p == flushed) or p + 2 == len(s):
+        return p, p + 2, []  # residue right after a token, or dangling at the very end
     return None
 
 
@@ -672,7 +672,7 @@ def _describe_json_error(s: str, err: Exception) -> str:
         return "the arguments are nested too deeply to parse; send a flat JSON object"
     pos = getattr(err, "pos", 0) or 0
     near = s[max(0, pos - 30):pos + 30].replace("\n", "\\n")
-    if pos >= len(s) - 1:
+    if pos >= len(s) - 1 or str(getattr(err, "msg", "")).startswith("Unterminated string"):
         return ("the arguments JSON is truncated (it ends before the object is closed); "
                 "send the complete JSON object again")
     return f"the arguments are not valid JSON ({getattr(err, 'msg', err)} near {near!r}); " \
@@ -706,12 +706,12 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
                              "resend it with a recipient such as to=functions.shell")
     if canon == APPLY_PATCH and _raw_patch(text) is not None:
         return RecoveredCall(call_id, canon, {"input": _raw_patch(text)})
-    if canon == SHELL and _raw_command(text) is not None:
-        notes.append("shell arguments were a bare command line, not JSON; run with bash -lc")
-        return _normalize_shell(call_id, {"command": _raw_command(text)}, notes)
     try:
         args = parse_arguments(text, notes)
     except _ArgsError as exc:
+        if canon == SHELL and _raw_command(text) is not None:
+            notes.append("shell arguments were a bare command line, not JSON; run with bash -lc")
+            return _normalize_shell(call_id, {"command": _raw_command(text)}, notes)
         return RecoveredCall(call_id, canon, None, f"{canon}: {exc}")
     if isinstance(args, list) and len(args) == 1 and isinstance(args[0], dict):
         notes.append("arguments were wrapped in a one-element list")
