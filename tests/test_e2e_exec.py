@@ -12,7 +12,7 @@ import socket
 import time
 
 import pytest
-from scripted_server import completion, html_error, make_usage, rate_limited
+from scripted_server import completion, delayed, html_error, make_usage, rate_limited
 
 pytestmark = pytest.mark.e2e
 
@@ -435,6 +435,23 @@ def test_429_retry_after_through_litellm_is_honoured(model, exec_cli):
     assert times[1] - times[0] >= 2.5, f"retried after {times[1] - times[0]:.2f}s, server asked 3s"
 
 
+def test_429_without_retries_left_fails_clearly(model, exec_cli):
+    model.set_script([rate_limited(1, "Rate limit reached for scripted")] * 2)
+    r = exec_cli("-c", "model_providers.litellm.request_max_retries=0", "hello", json=False)
+    assert r.returncode == 1, r.describe()
+    no_traceback(r)
+    assert "429" in r.stderr or "rate limit" in r.stderr.lower(), r.describe()
+    assert len(model.chat_requests()) == 1
+
+
+def test_slow_model_is_waited_for(model, exec_cli):
+    model.set_script([delayed(2.5, completion("slow but fine"))])
+    r = exec_cli("hello")
+    assert r.returncode == 0, r.describe()
+    assert final_text(r) == "slow but fine"
+    assert len(model.chat_requests()) == 1  # not retried behind the model's back
+
+
 @pytest.mark.parametrize("json_mode", [True, False], ids=["jsonl", "human"])
 def test_500_html_page_gives_a_clear_message(model, exec_cli, json_mode):
     model.set_script([html_error(500)] * 3)
@@ -476,6 +493,14 @@ def test_wrong_api_key(model, exec_cli, json_mode):
 
 
 # --------------------------------------------------------------------------- CLI surface
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/"])
+def test_base_url_with_or_without_v1(model, exec_cli, litellm_proxy, suffix):
+    model.set_script([completion("reached")])
+    r = exec_cli("hello", json=False, base_url=litellm_proxy.url + suffix)
+    assert r.returncode == 0, r.describe()
+    assert r.stdout.strip() == "reached"
 
 
 def test_output_last_message_file(model, exec_cli, tmp_path):
