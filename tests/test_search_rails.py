@@ -5,6 +5,8 @@ The real GNU/BusyBox/rg runs are in test_search_rails_tools.py.
 
 from __future__ import annotations
 
+import functools
+import operator
 import shlex
 
 import pytest
@@ -90,7 +92,7 @@ def test_busybox_grep_goes_through_the_helper(busybox):
 
 
 def test_find_prune_and_print(gnu):
-    prune = ["("] + sum((["-name", d, "-o"] for d in HEAVY_DIRS), [])[:-1] + [")", "-prune", "-o"]
+    prune = ["("] + functools.reduce(operator.iadd, (["-name", d, "-o"] for d in HEAVY_DIRS), [])[:-1] + [")", "-prune", "-o"]
     assert sr.rewrite(["find", ".", "-type", "f"]) == ["find", "."] + prune + ["-type", "f", "-print"]
     assert sr.rewrite(["find"]) == ["find"] + prune + ["-print"]
     assert sr.rewrite(["find", "-L", "src", "-maxdepth", "2", "-name", "*.py", "-o", "-name", "*.js"]) == (
@@ -177,8 +179,7 @@ def test_script_nested_shell(gnu):
 
 def test_script_reserved_words_and_assignments(gnu):
     out = _script(sr.rewrite(["bash", "-lc", "if LC_ALL=C grep -rq x .; then echo y; fi"]))
-    assert out.startswith("if LC_ALL=C grep '--exclude-dir=.git'") or out.startswith(
-        "if LC_ALL=C grep --exclude-dir=.git")
+    assert out.startswith(("if LC_ALL=C grep '--exclude-dir=.git'", "if LC_ALL=C grep --exclude-dir=.git"))
 
 
 @pytest.mark.parametrize("script", [
@@ -210,3 +211,21 @@ def test_include_exclude_last_match_wins():
     assert not sr._wanted("a.py", [("include", "*.py"), ("exclude", "a*")])
     assert sr._wanted("b.txt", [("exclude", "*.py")])
     assert sr._wanted("x", [])
+
+
+def test_script_literal_dollar_is_not_an_expansion(gnu):
+    out = _script(sr.rewrite(["bash", "-lc", 'grep -rn "foo$" . && grep -rn \'bar$\' src']))
+    assert out.count("--exclude-dir=.git") == 2
+    assert shlex.split(out.split("&&")[0])[-2:] == ["foo$", "."]
+
+
+
+def test_script_quoted_expansion_as_the_pattern_is_fine(gnu):
+    out = _script(sr.rewrite(["bash", "-lc", 'pat=TODO; grep -rn "$pat" . ; grep -rn -e "${x}y" src']))
+    assert out.count("--exclude-dir=.git") == 2 and '"$pat" .' in out and '-e "${x}y" src' in out
+
+
+@pytest.mark.parametrize("script", ['grep -rn x "$DIR"', "grep -rn $pat .", 'grep -rn "$a" "$b"',
+                                    'find "$DIR" -type f', 'grep $FLAGS "x" .'])
+def test_script_expansions_elsewhere_leave_it_alone(gnu, script):
+    assert sr.rewrite(["bash", "-lc", script]) == ["bash", "-lc", script]

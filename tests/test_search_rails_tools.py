@@ -50,7 +50,7 @@ def sandboxes(tmp_path_factory):
     if RG:
         paths["rg"] = _link_dir(base / "rg", {**{t: shutil.which(t) for t in tools}, "rg": RG})
     if BUSYBOX:
-        applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True).stdout.split()
+        applets = subprocess.run([BUSYBOX, "--list"], check=False, capture_output=True, text=True).stdout.split()
         paths["busybox"] = _link_dir(base / "busybox", {a: BUSYBOX for a in applets})
     return paths
 
@@ -81,7 +81,7 @@ def _run(argv, sandbox, cwd, monkeypatch):
     resolved = shells.resolve(argv, path=sandbox)
     final = search_rails.rewrite(resolved.argv, path=sandbox)
     env = {"PATH": sandbox, "HOME": cwd, "LC_ALL": "C"}
-    p = subprocess.run(final, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    p = subprocess.run(final, check=False, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        stdin=subprocess.DEVNULL, timeout=60)
     return p.returncode, sorted(p.stdout.decode("utf-8", "replace").splitlines()), resolved
 
@@ -102,6 +102,7 @@ SCRIPTS = [
     ("grep -rn TODO missing_dir", 2),
     ("grep -rniE 'todo:? (fix|\"todo\")' .", 0),
     ("grep -rn --include='*.py' TODO .", 0),
+    ("pat='TODO:'; grep -rn \"$pat\" . | sort", 0),
     ("cd src && grep -Rn TODO . | sort", 0),
     ("grep -rq TODO . && echo found", 0),
     ("grep -rc TODO src docs | sort", 0),
@@ -149,7 +150,7 @@ def test_argv_commands_match(argv, sandboxes, tree, monkeypatch):
 def test_premise_busybox_grep_has_no_exclude_dir(sandboxes, tree):
     """Why the helper exists: the GNU form fails on BusyBox with exit 2."""
     env = {"PATH": sandboxes["busybox"]}
-    p = subprocess.run(["grep", "-rn", "--exclude-dir=.git", "TODO", "."], cwd=tree, env=env,
+    p = subprocess.run(["grep", "-rn", "--exclude-dir=.git", "TODO", "."], check=False, cwd=tree, env=env,
                        capture_output=True)
     assert p.returncode == 2 and b"unrecognized option" in p.stderr
     assert search_rails.grep_excludes_dirs("grep", sandboxes["busybox"]) is False
@@ -157,7 +158,7 @@ def test_premise_busybox_grep_has_no_exclude_dir(sandboxes, tree):
 
 
 def test_premise_unrewritten_grep_finds_heavy_todos(sandboxes, tree):
-    p = subprocess.run(["grep", "-rn", "TODO", "."], cwd=tree, env={"PATH": sandboxes["gnu"]},
+    p = subprocess.run(["grep", "-rn", "TODO", "."], check=False, cwd=tree, env={"PATH": sandboxes["gnu"]},
                        capture_output=True, text=True)
     assert "must never be found" in p.stdout
 
@@ -181,7 +182,7 @@ def test_rg_and_grep_find_the_same(rg, grep, sandboxes, tree, monkeypatch):
 
 @needs_busybox
 def test_bash_only_script_is_explained_not_127(sandboxes, tree, monkeypatch):
-    code, lines, resolved = _run(["bash", "-lc", "arr=(a b); echo ${arr[1]}"], sandboxes["busybox"], tree,
+    code, lines, _resolved = _run(["bash", "-lc", "arr=(a b); echo ${arr[1]}"], sandboxes["busybox"], tree,
                                  monkeypatch)
     assert code == 2
     text = "\n".join(lines)
@@ -195,7 +196,7 @@ def test_helper_runs_under_128_mb_address_space(sandboxes, tree, monkeypatch):
     search_rails.reset_cache()
     argv = search_rails.rewrite(["grep", "-rn", "TODO", "."], path=sandboxes["busybox"])
     assert "--rail-grep" in argv
-    p = subprocess.run([PRLIMIT, "--as=134217728", "--"] + argv, cwd=tree,
+    p = subprocess.run([PRLIMIT, "--as=134217728", "--"] + argv, check=False, cwd=tree,
                        env={"PATH": sandboxes["busybox"]}, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "./src/main.py:1:x = 1  # TODO: fix this" in p.stdout.splitlines()

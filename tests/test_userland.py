@@ -26,7 +26,7 @@ def bbpath(tmp_path):
         pytest.skip("apt-get install busybox-static")
     folder = tmp_path / "bb"
     folder.mkdir()
-    for applet in subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True).stdout.split():
+    for applet in subprocess.run([BUSYBOX, "--list"], check=False, capture_output=True, text=True).stdout.split():
         os.symlink(BUSYBOX, folder / applet)
     return str(folder)
 
@@ -63,7 +63,7 @@ def test_missing_bash_runs_with_ash_without_login_and_says_so_once(bbpath):
     assert r.asked == "bash" and "BusyBox ash" in r.note and "bash-only" in r.note
     again = shells.resolve(["bash", "-lc", "echo again"], path=bbpath)
     assert again.argv[0].endswith("ash") and again.note is None  # told once
-    p = subprocess.run(r.argv, capture_output=True, text=True, env={"PATH": bbpath})
+    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, env={"PATH": bbpath})
     assert p.stdout == "hi\n"
 
 
@@ -100,7 +100,7 @@ def test_options_are_kept_but_login_flags_dropped(bbpath):
 def test_bash_only_script_gets_an_explanation_and_nothing_runs(bbpath, tmp_path, script):
     marker = tmp_path / "ran"
     r = shells.resolve(["bash", "-lc", f"touch {marker}; {script}"], path=bbpath)
-    p = subprocess.run(r.argv, capture_output=True, text=True, env={"PATH": bbpath})
+    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, env={"PATH": bbpath})
     assert p.returncode == 2  # not 127
     assert "bash is not installed here" in p.stderr and "Nothing was run" in p.stderr
     assert not marker.exists()
@@ -109,7 +109,7 @@ def test_bash_only_script_gets_an_explanation_and_nothing_runs(bbpath, tmp_path,
 @needs_busybox
 def test_explain_failure_for_runtime_bash_isms(bbpath):
     r = shells.resolve(["bash", "-lc", "x=abc; echo ${x:0:1} ${x//b/c} ${x[1]}"], path=bbpath)
-    p = subprocess.run(r.argv, capture_output=True, text=True, env={"PATH": bbpath})
+    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, env={"PATH": bbpath})
     if p.returncode:
         assert "bash is not installed" in shells.explain_failure(r, p.returncode, p.stderr)
     assert shells.explain_failure(shells.Resolved(["bash"]), 2, "syntax error") is None
@@ -216,7 +216,7 @@ def test_platform_info_import_stays_light():
     code = ("import sys; import codex_lite.platform_info as p; p.environment_text('.');"
             "bad = {'psutil', 'platform', 'tempfile', 'urllib3', 'prompt_toolkit'} & set(sys.modules);"
             "print(sorted(bad))")
-    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-S", "-c", code], check=False, capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(codex_lite.__file__)))
     assert out.stdout.strip() == "[]", out.stderr
 

@@ -58,8 +58,8 @@ def _run_probe(argv: list[str]) -> tuple[int, str]:
     import subprocess
 
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=10)
+        p = subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=10)
     except (OSError, subprocess.SubprocessError):
         return -1, ""
     return p.returncode, p.stdout.decode("utf-8", "replace")
@@ -413,7 +413,7 @@ class _Bail(Exception):
 
 
 class _Word:
-    __slots__ = ("start", "end", "value")
+    __slots__ = ("end", "start", "value")
 
     def __init__(self, start: int, end: int, value: str | None) -> None:
         self.start, self.end, self.value = start, end, value  # value None: has expansions
@@ -531,7 +531,7 @@ class _Scanner:
                 if s[i + 1] != "\n":
                     out.append(s[i + 1])
                 i += 2
-            elif c == "$":
+            elif c == "$" and self._expands(i, False):
                 i = self._dollar(i)
                 opaque = True
             elif c == "`":
@@ -558,7 +558,7 @@ class _Scanner:
                 elif s[i + 1] != "\n":
                     out.append(s[i:i + 2])
                 i += 2
-            elif c == "$":
+            elif c == "$" and self._expands(i, True):
                 i = self._dollar(i)
                 opaque = True
             elif c == "`":
@@ -568,6 +568,13 @@ class _Scanner:
                 out.append(c)
                 i += 1
         raise _Bail()
+
+    def _expands(self, i: int, quoted: bool) -> bool:
+        """Is the $ at s[i] an expansion? A $ before a space, quote or end is a literal $."""
+        nxt = self.s[i + 1] if i + 1 < len(self.s) else ""
+        if nxt == "'":
+            return not quoted  # $'...' only outside double quotes
+        return bool(nxt) and (nxt.isalnum() or nxt in "_({@*#?$!-")
 
     def _dollar(self, i: int) -> int:
         """Skip an expansion at s[i] == '$'; commands inside $( ) are collected too."""
@@ -665,9 +672,11 @@ def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
                 return script
             k += 1
         words = words[k:]
-        if not words or any(w.value is None for w in words):
+        if not words:
             continue
-        argv = [w.value for w in words]
+        argv = _known_argv(script, words)
+        if argv is None:
+            continue
         if argv[0] in ("case", "for", "select", "function"):
             if argv[0] == "case":
                 return script
@@ -677,6 +686,33 @@ def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
     for _, (start, end, text) in sorted(enumerate(edits), key=lambda e: (e[1][0], e[0]), reverse=True):
         out = out[:start] + text + out[end:]
     return out
+
+
+_UNKNOWN = "\x00"  # stands for the run-time value of a quoted "$pattern"
+
+
+def _known_argv(script: str, words: list[_Word]) -> list[str] | None:
+    """The command's words, or None when an expansion could change what the command does.
+
+    One exception, common in scripts: grep's pattern may be a double-quoted expansion
+    (`grep -rn "$pat" .`); it is one word whatever its value, and no rail touches it.
+    """
+    argv = [w.value for w in words]
+    opaque = [i for i, v in enumerate(argv) if v is None]
+    if not opaque:
+        return argv  # type: ignore[return-value]
+    if len(opaque) > 1 or opaque[0] == 0 or os.path.basename(argv[0] or "") not in _GREPS:
+        return None
+    i = opaque[0]
+    raw = script[words[i].start:words[i].end]
+    if len(raw) < 2 or raw[0] != '"' or raw[-1] != '"':
+        return None
+    argv[i] = _UNKNOWN
+    g = parse_grep(argv[1:])  # type: ignore[arg-type]
+    after_e = argv[i - 1] in ("-e", "--regexp")
+    if g is None or _UNKNOWN in g.operands or not (g.pattern == _UNKNOWN or after_e):
+        return None
+    return argv  # type: ignore[return-value]
 
 
 def _is_assignment(raw: str) -> bool:

@@ -56,9 +56,7 @@ def script_index(argv: list[str]) -> int | None:
     i = 1
     while i < len(argv):
         tok = argv[i]
-        if tok in ("-o", "+o", "-O", "+O"):
-            i += 2
-        elif tok in ("--rcfile", "--init-file"):
+        if tok in ("-o", "+o", "-O", "+O") or tok in ("--rcfile", "--init-file"):
             i += 2
         elif tok == "--":
             i += 1
@@ -88,8 +86,17 @@ def _usable_shell(candidate: str | None) -> str | None:
     return candidate if os.path.isfile(candidate) and os.access(candidate, os.X_OK) else None
 
 
+_busybox_cache: dict = {}
+
+
 def is_busybox(exe: str) -> bool:
-    """A BusyBox applet (symlink or hard link to the busybox binary)."""
+    """A BusyBox applet (symlink or hard link to the busybox binary); cached per path."""
+    if exe not in _busybox_cache:
+        _busybox_cache[exe] = _is_busybox(exe)
+    return _busybox_cache[exe]
+
+
+def _is_busybox(exe: str) -> bool:
     try:
         real = os.path.realpath(exe)
         if os.path.basename(real).startswith("busybox"):
@@ -226,7 +233,7 @@ def _parse_error(shell: str, script: str) -> str | None:
     import subprocess
 
     try:
-        p = subprocess.run([shell, "-n", "-c", script], stdin=subprocess.DEVNULL,
+        p = subprocess.run([shell, "-n", "-c", script], check=False, stdin=subprocess.DEVNULL,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
