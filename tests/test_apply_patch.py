@@ -217,6 +217,22 @@ def test_full_access_follows_symlinks_out(root: Path):
     assert (root.parent / "elsewhere" / "x.txt").read_text() == "x\n"
 
 
+def test_cwd_resolves_paths_but_root_confines_them(root: Path):
+    (root / "sub").mkdir()
+    patch = ("*** Begin Patch\n*** Add File: here.txt\n+h\n*** Update File: ../a.txt\n@@\n-one\n+1\n"
+             "*** End Patch")
+    result = apply_patch(patch, str(root), cwd=str(root / "sub"))
+    assert [c.path for c in result.changes] == ["here.txt", "../a.txt"]
+    assert tree(root) == {"a.txt": b"1\ntwo\nthree\n", "sub/here.txt": b"h\n"}
+    escape = "*** Begin Patch\n*** Add File: ../../x.txt\n+x\n*** End Patch"
+    with pytest.raises(PatchError, match="outside the workspace root"):
+        apply_patch(escape, str(root), cwd="sub")           # relative cwd: against root
+    with pytest.raises(PatchError, match="outside the workspace root"):
+        apply_patch(BODY, str(root), cwd=str(root.parent))  # a cwd outside the root
+    with pytest.raises(PatchError, match="not an existing folder"):
+        apply_patch(BODY, str(root), cwd=str(root / "nope"))
+
+
 def test_root_given_through_a_symlink(root: Path):
     alias = root.parent / "alias"
     os.symlink(root, alias)

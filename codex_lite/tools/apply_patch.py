@@ -1,6 +1,6 @@
 """The apply_patch engine: Codex's patch format, applied all or nothing inside the workspace.
 
-    apply_patch(text, root, *, allow_outside=False) -> PatchResult   (raises PatchError)
+    apply_patch(text, root, *, allow_outside=False, cwd=None) -> PatchResult  (raises PatchError)
     patch_from_argv(argv) -> tuple[str, str | None] | None
     looks_like_bare_patch(argv) -> bool          (the shell tool then answers BARE_PATCH_HINT)
     patch_from_arguments(arguments) -> str | None  (the function tool's {"input": PATCH}, leniently)
@@ -120,9 +120,12 @@ def failed_event(text: str, message: str, call_id: str = "") -> Any:
 _FAILED = "apply_patch failed; nothing was changed."
 
 
-def apply_patch(text: str, root: str, *, allow_outside: bool = False) -> PatchResult:
+def apply_patch(text: str, root: str, *, allow_outside: bool = False,
+                cwd: str | None = None) -> PatchResult:
     """Apply a Codex-format patch under the workspace `root` (absolute), all or nothing.
 
+    Relative paths resolve against `cwd` when given (the folder of a `cd DIR && apply_patch`, or
+    the shell call's workdir), else against `root`; either way they must stay inside `root`.
     `allow_outside=True` (sandbox danger-full-access) lifts the confinement to `root`."""
     if not isinstance(text, str) or not text.strip():
         raise PatchError(f"{_FAILED} The patch is empty; send '*** Begin Patch' ... '*** End Patch'.")
@@ -133,7 +136,10 @@ def apply_patch(text: str, root: str, *, allow_outside: bool = False) -> PatchRe
     if not os.path.isdir(root):
         raise PatchError(f"{_FAILED} The workspace root {root} is not an existing folder.")
     recover(os.path.realpath(root))  # a patch interrupted by a killed process is finished first
-    plan = _Plan(os.path.realpath(root), allow_outside)
+    base = None if cwd is None else os.path.realpath(os.path.join(root, cwd))
+    if base is not None and not os.path.isdir(base):
+        raise PatchError(f"{_FAILED} The working folder {cwd} is not an existing folder.")
+    plan = _Plan(os.path.realpath(root), allow_outside, base)
     for number, op in enumerate(ops, 1):
         try:
             plan.apply(op)
@@ -158,15 +164,16 @@ class _Plan:
     """The tree as the patch leaves it, built in memory: `state` maps an absolute path to its new
     text, or None once deleted; `originals` keeps the bytes each touched file had on disk."""
 
-    def __init__(self, root: str, allow_outside: bool):
+    def __init__(self, root: str, allow_outside: bool, cwd: str | None = None):
         self.root = root
+        self.cwd = cwd
         self.allow_outside = allow_outside
         self.state: dict[str, str | None] = {}
         self.originals: dict[str, bytes] = {}
         self.changes: list[PatchChange] = []
 
     def apply(self, op: Operation) -> None:
-        full = resolve(self.root, op.path, self.allow_outside)
+        full = resolve(self.root, op.path, self.allow_outside, self.cwd)
         if op.kind == "add":
             self._add(op, full)
         elif op.kind == "delete":
@@ -228,7 +235,7 @@ class _Plan:
         check_size(after, op.path)
         shown, moved_from = op.path, None
         if op.move_to:
-            dest = resolve(self.root, op.move_to, self.allow_outside)
+            dest = resolve(self.root, op.move_to, self.allow_outside, self.cwd)
             if dest != full:
                 check_writable_target(dest, op.move_to)
                 if dest not in self.state and os.path.lexists(dest):

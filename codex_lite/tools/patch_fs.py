@@ -33,17 +33,18 @@ class FsError(Exception):
     """A confinement or file problem; the message names the path and is written for the model."""
 
 
-def resolve(root: str, path: str, allow_outside: bool) -> str:
-    """Absolute, normalised target of `path` (as written in the patch) under `root`.
+def resolve(root: str, path: str, allow_outside: bool, base: str | None = None) -> str:
+    """Absolute, normalised target of `path` (as written in the patch), relative to `base` (the
+    command's working folder, by default `root`).
 
-    Raises FsError for paths that leave the workspace, unless `allow_outside`."""
+    Raises FsError for paths that leave the workspace `root`, unless `allow_outside`."""
     if "\0" in path:
         raise FsError(f"{path!r}: the path contains a NUL byte")
     expanded = os.path.expanduser(path) if allow_outside else path
     if os.path.isabs(expanded) and not allow_outside:
         raise FsError(f"{path}: absolute paths are not allowed; use a path relative to the "
                       f"workspace root {root}")
-    full = os.path.normpath(os.path.join(root, expanded))
+    full = os.path.normpath(os.path.join(base or root, expanded))
     if not allow_outside:
         if not _inside(full, root):
             raise FsError(f"{path}: the path leads outside the workspace root {root}")
