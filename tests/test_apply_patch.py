@@ -142,7 +142,7 @@ def test_mismatch_error_names_operation_file_and_lines(root: Path):
     message = str(caught.value)
     assert "Operation 1 of 1, 'Update File: a.txt'" in message
     assert "  |TWO" in message                       # the lines that did not match
-    assert "      2 |two" in message                 # the closest lines the file has
+    assert "      1 |one\n!     2 |two\n      3 |three" in message  # closest lines, ! = differs
 
 
 def test_closest_lines_found_without_any_shared_line(root: Path):
@@ -150,7 +150,7 @@ def test_closest_lines_found_without_any_shared_line(root: Path):
     patch = "*** Begin Patch\n*** Update File: c.py\n@@\n-def gama():\n+def g():\n*** End Patch"
     with pytest.raises(PatchError) as caught:
         apply_patch(patch, str(root))
-    assert "      4 |def gamma():" in str(caught.value)
+    assert "!     4 |def gamma():" in str(caught.value)
 
 
 def test_error_on_large_file_is_fast(root: Path):

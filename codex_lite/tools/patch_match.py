@@ -166,17 +166,19 @@ def _closest_block(lines: Sequence[str], pattern: Sequence[str], cursor: int) ->
         return "The file is empty."
     start = closest_window(lines, pattern, cursor)
     end = min(len(lines), start + max(len(pattern), 1))
-    return (f"Closest lines in the file (lines {start + 1}-{end}):\n"
-            + _numbered(lines[start:end], start + 1)
+    differ = {k for k, line in enumerate(lines[start:end])
+              if k >= len(pattern) or normalise(line) != normalise(pattern[k])}
+    return (f"Closest lines in the file (lines {start + 1}-{end}, '!' marks the ones that differ "
+            "from the patch):\n" + _numbered(lines[start:end], start + 1, differ)
             + "\nRe-read the file and send the patch again with context lines copied exactly.")
 
 
-def _numbered(lines: Sequence[str], first: int | None) -> str:
+def _numbered(lines: Sequence[str], first: int | None, differ: set[int] = frozenset()) -> str:
     shown = list(lines[:_SHOW])
     if first is None:
         out = [f"  |{line}" for line in shown]
     else:
-        out = [f"  {first + n:>5} |{line}" for n, line in enumerate(shown)]
+        out = [f"{'!' if n in differ else ' '} {first + n:>5} |{line}" for n, line in enumerate(shown)]
     if len(lines) > _SHOW:
         out.append(f"  ... ({len(lines) - _SHOW} more)")
     return "\n".join(out)
