@@ -179,6 +179,9 @@ def environment_text(cwd: str, wrap: bool = False, path: str | None = None) -> s
     if d["busybox"] or d["platform"] == "openwrt":
         lines.append("  <userland>BusyBox applets: recursive grep and find are adapted to skip heavy "
                      "folders automatically; write POSIX sh</userland>")
+    if d["platform"] == "termux":
+        lines.append(f"  <temp_dir>{temp_dir()} (use $TMPDIR for temporary files; the usual system "
+                     "temp folder is not writable here)</temp_dir>")
     mem = d["mem_available_bytes"]
     if mem is not None and mem < 64 * 1024 * 1024:
         lines.append("  <warning>low memory: avoid big builds, parallel jobs and reading huge files "

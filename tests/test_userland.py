@@ -187,6 +187,14 @@ def test_termux_platform(monkeypatch):
     assert platform_info.platform_name()[0] == "termux"
 
 
+def test_termux_environment_mentions_tmpdir(monkeypatch, tmp_path):
+    monkeypatch.setattr(platform_info, "_read_kv", lambda p: {})
+    monkeypatch.setattr(sys, "platform", "android")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    text = platform_info.environment_text(str(tmp_path))
+    assert "<platform>Termux on Android" in text and f"<temp_dir>{tmp_path} (use $TMPDIR" in text
+
+
 def test_openwrt_release_file_parsing(tmp_path):
     f = tmp_path / "openwrt_release"
     f.write_text("DISTRIB_ID='OpenWrt'\nDISTRIB_DESCRIPTION='OpenWrt 24.10.0 r28427'\n")
