@@ -283,7 +283,7 @@ DEB_POSTINST = """#!{prefix}/bin/sh
 # Byte-compile into __pycache__ for the installed python3: Termux moves to new Python versions
 # often, and Python recompiles by itself after an upgrade because the sources stay.
 if [ "$1" = "configure" ] || [ "$1" = "abort-upgrade" ]; then
-\t"{prefix}/bin/python3" -s -m compileall -q "${{DPKG_ROOT:-}}{prefix}/lib/codex-lite" >/dev/null 2>&1 || true
+\t"{prefix}/bin/python3" -s -m compileall -q "${{DPKG_ROOT:-}}{prefix}/lib/codex-lite" || true
 fi
 exit 0
 """
@@ -291,7 +291,7 @@ exit 0
 DEB_PRERM = """#!{prefix}/bin/sh
 # __pycache__ is not in dpkg's file list: remove it so the folder goes with the package.
 if [ "$1" != "upgrade" ]; then
-\tfind "${{DPKG_ROOT:-}}{prefix}/lib/codex-lite" -name __pycache__ -type d -prune -exec rm -rf {{}} + 2>/dev/null
+\tfind "${{DPKG_ROOT:-}}{prefix}/lib/codex-lite" -name __pycache__ -type d -prune -exec rm -rf {{}} +
 fi
 exit 0
 """
