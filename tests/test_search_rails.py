@@ -229,3 +229,29 @@ def test_script_quoted_expansion_as_the_pattern_is_fine(gnu):
                                     'find "$DIR" -type f', 'grep $FLAGS "x" .'])
 def test_script_expansions_elsewhere_leave_it_alone(gnu, script):
     assert sr.rewrite(["bash", "-lc", script]) == ["bash", "-lc", script]
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    given = None
+
+if given is not None:
+    _PIECES = st.sampled_from(["grep", "-rn", "find", ".", "rg", "'", '"', "$", "$(", ")", "(", "`", "\\", "\n",
+                               ";", "&&", "|", "<<", "EOF", "<<<", "2>&1", ">", "#", " ", "{", "}", "${x}",
+                               "node_modules", "-name", "-o", "*.py", "case", ";;", "-e", "--", "x=1", "\t"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_PIECES, max_size=30), st.booleans())
+    def test_rewrite_never_raises(pieces, spaced):
+        saved = sr.grep_excludes_dirs, sr.find_caps
+        sr.grep_excludes_dirs = lambda prog, path=None: True  # no probing inside a property
+        sr.find_caps = lambda prog="find", path=None: (True, True)
+        try:
+            script = (" " if spaced else "").join(pieces)
+            out = sr.rewrite(["bash", "-lc", script])
+            assert isinstance(out, list) and len(out) == 3 and isinstance(out[2], str)
+            assert isinstance(sr.rewrite(pieces), list)
+        finally:
+            sr.grep_excludes_dirs, sr.find_caps = saved
