@@ -22,7 +22,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "packaging"))
 
-import pkgbuild  # noqa: E402
+import pkgbuild
 
 MAX_PACKAGE_BYTES = 600 * 1024
 TERMUX_PREFIX = "/data/data/com.termux/files/usr"
@@ -86,7 +86,7 @@ def _header_name(header: bytes) -> str:
 
 
 def strip_dot(name: str) -> str:
-    return name[2:] if name.startswith("./") else name
+    return name.removeprefix("./")
 
 
 def parse_control(text: str) -> dict[str, str]:
@@ -176,7 +176,7 @@ def test_ipk_launcher_and_scripts_match_the_feed_makefile(packages):
     _, control, data = read_ipk(packages["ipk"])
     makefile = (REPO / "openwrt" / "Makefile").read_text()
     for name in ("postinst", "prerm"):
-        body = re.search(rf"^define Package/codex-lite/{name}\n(.*?)^endef$", makefile, re.S | re.M).group(1)
+        body = re.search(rf"^define Package/codex-lite/{name}\n(.*?)^endef$", makefile, re.DOTALL | re.MULTILINE).group(1)
         assert control[name][1].decode() == body.replace("$$", "$")
     launcher = data["./usr/bin/codex-lite"][1].decode()
     assert launcher.startswith("#!/bin/sh\n") and "python3.1" not in launcher
@@ -266,7 +266,8 @@ def termux_root(root: Path) -> Path:
 
 def dpkg(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": f"{TERMUX_PREFIX}/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-    return subprocess.run(["dpkg", f"--root={root}", "--log=/dev/null", *args], capture_output=True,
+    return subprocess.run(["dpkg", f"--root={root}", "--log=/dev/null", *args], check=False,
+                          capture_output=True,
                           text=True, env=env, timeout=120)
 
 
@@ -316,8 +317,8 @@ def test_vendor_pins_are_pure_python_and_hashed():
 
 def test_termux_recipe_version_matches_setup_cfg():
     recipe = (REPO / "termux" / "build.sh").read_text()
-    assert re.search(r'^TERMUX_PKG_VERSION="?([^"\n]+)"?$', recipe, re.M).group(1) == pkgbuild.version()
-    assert re.search(r'^TERMUX_PKG_DEPENDS="python, python-psutil"$', recipe, re.M)
+    assert re.search(r'^TERMUX_PKG_VERSION="?([^"\n]+)"?$', recipe, re.MULTILINE).group(1) == pkgbuild.version()
+    assert re.search(r'^TERMUX_PKG_DEPENDS="python, python-psutil"$', recipe, re.MULTILINE)
     assert "TERMUX_PKG_PLATFORM_INDEPENDENT=true" in recipe
 
 
