@@ -52,7 +52,7 @@ LOCK_NAME = ".lock"
 REDACTED = "[redacted]"
 _SECRET_NAMES = ("authorization", "proxy_authorization", "cookie", "set_cookie", "password", "secret",
                  "token", "key", "api_key", "apikey", "bearer")
-_SECRET_PATTERN = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{8,}")
+_SECRET_PATTERN = r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}|\bsk-[A-Za-z0-9_-]{8,}"  # compiled on use
 # Conversation content per event kind: logged only with log_prompts, otherwise replaced by its size.
 PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
     "turn_started": ("prompt",), "reasoning": ("text",), "agent_message": ("text",),
@@ -511,6 +511,7 @@ class Telemetry:
         self.trace_path: str | None = None
         self.usage_name = f"usage-{_safe_name(session_id)}.jsonl"
         self.usage_fd: int | None = None
+        self.usage_bytes, self.usage_part = 0, 0
         self.folder: _Folder | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -597,7 +598,7 @@ class Telemetry:
             if secret in line:
                 line = line.replace(secret, REDACTED)
         if "earer" in line or "sk-" in line:
-            line = _SECRET_PATTERN.sub(lambda m: (m.group(1) or "") + REDACTED, line)
+            line = re.sub(_SECRET_PATTERN, lambda m: (m.group(1) or "") + REDACTED, line)
         return line
 
     def _count(self, event: Any) -> None:
@@ -676,26 +677,45 @@ class Telemetry:
             _busy[0] = False
 
     def _write_usage(self) -> None:
-        lines = self.pending_usage
+        """This turn's usage lines, then the summary. When both do not fit under the cap even after
+        pruning, the lines are dropped (counted) and the all-time summary alone is kept current."""
+        lines, self.pending_usage = self.pending_usage, []
         data = ("\n".join(lines) + "\n").encode() if lines else b""
         totals = merge_totals(read_summary(self.dir) or _empty_totals(), self.unsaved)
         totals.setdefault("since", round(time.time(), 3))
         totals["updated"] = round(time.time(), 3)
         summary = json.dumps(totals, separators=(",", ":"), sort_keys=True).encode()
-        need = len(data) + len(summary)
-        if prune(self.dir, self.cap, need) + need > self.cap:
+        if data and self.usage_fd is not None and self.usage_bytes + len(data) > self.part_limit:
+            self._rotate_usage()
+        if prune(self.dir, self.cap, len(data) + len(summary)) + len(data) + len(summary) > self.cap:
             self.skipped_writes += 1
-            return
+            self.dropped += len(lines)
+            data = b""
+            if prune(self.dir, self.cap, len(summary)) + len(summary) > self.cap:
+                return  # the totals stay in `unsaved` for a later try
         if data:
             if self.usage_fd is None:
                 self.usage_fd = self.folder.open_held(self.usage_name)
+                self.usage_bytes = os.fstat(self.usage_fd).st_size
             _write_all(self.usage_fd, data)
+            self.usage_bytes += len(data)
         tmp = os.path.join(self.dir, f"{SUMMARY_NAME}.{os.getpid()}.tmp")
         with open(tmp, "wb") as f:
             f.write(summary)
         os.replace(tmp, os.path.join(self.dir, SUMMARY_NAME))
-        self.pending_usage.clear()
         self.unsaved = _empty_totals()
+
+    def _rotate_usage(self) -> None:
+        """Moves the session's usage file aside (now prunable, oldest first) and starts a new one."""
+        os.close(self.usage_fd)
+        self.usage_fd = None
+        self.usage_part += 1
+        old = os.path.join(self.dir, self.usage_name)
+        aside = f"{self.usage_name[:-6]}.{self.trace_base[6:]}-{self.usage_part}.jsonl"
+        try:
+            os.replace(old, os.path.join(self.dir, aside))
+        except FileNotFoundError:
+            pass
 
     def _write_trace(self) -> None:
         lines, dropped = self.ring.drain()
