@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from codex_lite import events as ev
 from codex_lite.tools.toolbox import ApprovalDecision, ApprovalRequest

@@ -57,7 +57,7 @@ class Recorder:
 
     @classmethod
     def create(cls, codex_home: str, session_id: str, cwd: str, model: str,
-               path: str | None = None) -> "Recorder | None":
+               path: str | None = None) -> Recorder | None:
         header = {"session_id": session_id, "cwd": cwd, "model": model,
                   "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "version": _version()}
         resuming = path is not None

@@ -129,7 +129,7 @@ def test_read_only_sandbox_refuses_patches_without_asking(tmp_path):
 
 def test_on_failure_offers_a_retry_then_passes_feedback(tmp_path):
     user = Script(Choice("yes"), Choice("no", "create the flag file first"))
-    box, events = toolbox(tmp_path, Approvals("on-failure", "workspace-write", user))
+    box, _events = toolbox(tmp_path, Approvals("on-failure", "workspace-write", user))
     out = json.loads(box.run("c1", "shell", {"command": ["sh", "-c", "echo run >> log; test -e flag"]}))
     assert (tmp_path / "log").read_text() == "run\nrun\n"  # ran, failed, retried once, failed again
     assert [k for k, *_ in user.asked] == ["retry", "retry"]

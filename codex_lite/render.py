@@ -1,0 +1,213 @@
+"""The REPL's screen: an event listener that draws a turn for a person on a small terminal.
+
+Used for live turns and to re-draw a resumed session, with prompt_toolkit or without (it only
+writes text with ANSI styles, so it works on a plain TTY and in tests). Lines are wrapped to the
+terminal's width at the moment they are drawn (a phone turned sideways), command output is cut to a
+short head and tail, and styles are dropped for NO_COLOR or when the output is not a terminal.
+Envelope debris never gets here: the agent's events carry clean text only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import textwrap
+from typing import IO
+
+from codex_lite import events as ev
+
+STYLES = {"dim": "2", "italic": "2;3", "bold": "1", "red": "31", "green": "32", "cyan": "36",
+          "yellow": "33", "magenta": "35", "boldcyan": "1;36"}
+HEAD_LINES, TAIL_LINES = 3, 2
+DIFF_LINES = 16
+INLINE_CODE = re.compile(r"`([^`\n]+)`")
+BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
+
+
+def use_color(out: IO[str]) -> bool:
+    return bool(getattr(out, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+
+
+class Renderer:
+    """Draws events. `width` None = ask the terminal each time."""
+
+    def __init__(self, out: IO[str] | None = None, color: bool | None = None, width: int | None = None):
+        self.out = out or sys.stdout
+        self.color = use_color(self.out) if color is None else color
+        self.fixed_width = width
+        enc = (getattr(self.out, "encoding", None) or "utf-8").lower()
+        self.unicode = "utf" in enc
+        self.replaying = False
+
+    # -- output primitives ------------------------------------------------------------------------
+
+    @property
+    def width(self) -> int:
+        if self.fixed_width:
+            return self.fixed_width
+        return max(20, shutil.get_terminal_size((80, 24)).columns)
+
+    def style(self, text: str, name: str) -> str:
+        return f"\033[{STYLES[name]}m{text}\033[0m" if self.color and name else text
+
+    def line(self, text: str = "", style: str = "", indent: str = "") -> None:
+        """Write text wrapped to the width; every wrapped line gets `indent`."""
+        width = max(10, self.width - len(indent))
+        for raw in text.split("\n") or [""]:
+            parts = textwrap.wrap(raw, width, replace_whitespace=False, drop_whitespace=True,
+                                  break_on_hyphens=False) or [""]
+            for part in parts:
+                self.out.write(indent + self.style(part, style) + "\n")
+        self.out.flush()
+
+    def mark(self, ascii_: str, uni: str) -> str:
+        return uni if self.unicode else ascii_
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, "on_" + event.kind, None)
+        if handler is not None:
+            handler(event)
+
+    def on_turn_started(self, e: ev.TurnStarted) -> None:
+        if self.replaying:
+            self.line()
+            self.line(self.mark("> ", "› ") + e.prompt, "bold")
+
+    def on_reasoning(self, e: ev.Reasoning) -> None:
+        text = _first_lines(e.text, 3, self.width)
+        if text:
+            self.line(text, "italic")
+
+    def on_agent_message(self, e: ev.AgentMessage) -> None:
+        self.markdown(e.text)
+
+    def on_tool_call(self, e: ev.ToolCall) -> None:
+        if e.error:
+            self.line(f"! unusable {e.name or 'tool'} call (the model was told): {e.error}", "yellow")
+
+    def on_command_started(self, e: ev.CommandStarted) -> None:
+        self.line(self.style("$ ", "dim") + self.style(e.command, "bold"))
+
+    def on_tool_result(self, e: ev.ToolResult) -> None:
+        if e.name == "shell" and "exit_code" in e.metadata:
+            self.command_result(e)
+        elif not e.ok:
+            self.line(self.mark("! ", "✗ ") + _first_lines(e.output, 2, self.width), "red")
+
+    def command_result(self, e: ev.ToolResult) -> None:
+        output = e.metadata.get("aggregated_output", e.output) or ""
+        lines = output.rstrip("\n").splitlines()
+        bar = self.mark("| ", "│ ")
+        for text in _head_tail(lines, HEAD_LINES, TAIL_LINES):
+            self.line(_clip(text, self.width - 2), "dim", indent=bar)
+        code, took = e.metadata.get("exit_code"), e.metadata.get("duration_seconds")
+        timing = f" {self.mark('-', '·')} {took:.1f}s" if isinstance(took, (int, float)) else ""
+        if code == 0:
+            self.line(self.mark("ok", "✓") + f" exit 0{timing}", "green")
+        else:
+            self.line(self.mark("x", "✗") + f" exit {code}{timing}", "red")
+
+    def on_file_change(self, e: ev.FileChange) -> None:
+        if e.status == "failed":
+            self.line(self.mark("x", "✗") + " patch failed (the model was told why)", "red")
+            return
+        letters = {"add": "A", "delete": "D", "update": "M"}
+        for change in e.changes:
+            self.line(f"{letters.get(change.get('kind'), '?')} {change.get('path')}", "green")
+        self.diff(e.diff, DIFF_LINES)
+
+    def on_plan_update(self, e: ev.PlanUpdate) -> None:
+        marks = {"completed": self.mark("[x]", "✔"), "in_progress": self.mark("[>]", "▸"),
+                 "pending": self.mark("[ ]", "□")}
+        if e.explanation:
+            self.line(e.explanation, "italic")
+        for step in e.plan:
+            self.line(f"{marks.get(step.get('status'), '-')} {step.get('step')}", "italic", indent="  ")
+
+    def on_retry(self, e: ev.Retry) -> None:
+        wait = f" in {e.wait_seconds:g}s" if e.wait_seconds else ""
+        self.line(self.mark("~ ", "↻ ") + f"retrying ({e.reason}): attempt {e.attempt + 1}/"
+                  f"{e.max_attempts}{wait}", "yellow")
+
+    def on_turn_failed(self, e: ev.TurnFailed) -> None:
+        if e.message == "interrupted":
+            self.line(self.mark("x ", "■ ") + "interrupted", "yellow")
+        else:
+            self.line("error: " + e.message, "red")
+
+    def on_error(self, e: ev.Error) -> None:
+        self.line("error: " + e.message, "red")
+
+    # -- rich-ish text ----------------------------------------------------------------------------
+
+    def markdown(self, text: str) -> None:
+        """Light markdown: headings bold, list bullets, fenced code dim and unwrapped, `code` cyan."""
+        in_code = False
+        for raw in text.strip("\n").split("\n"):
+            if raw.lstrip().startswith("```"):
+                in_code = not in_code
+                continue
+            if in_code:
+                self.out.write("  " + self.style(_clip(raw, self.width - 2), "cyan") + "\n")
+                continue
+            self._markdown_line(raw)
+        self.out.flush()
+
+    def _markdown_line(self, raw: str) -> None:
+        heading = re.match(r"^(#{1,6})\s+(.*)$", raw)
+        if heading:
+            self.line(self._inline(heading.group(2)), "bold")
+            return
+        bullet = re.match(r"^(\s*)([-*+]|\d+[.)])\s+(.*)$", raw)
+        if bullet:
+            lead = bullet.group(1) + (self.mark("- ", "• ") if bullet.group(2) in "-*+"
+                                      else bullet.group(2) + " ")
+            self._wrapped(bullet.group(3), lead, " " * len(lead))
+            return
+        self._wrapped(raw, "", "")
+
+    def _wrapped(self, text: str, first: str, rest: str) -> None:
+        parts = textwrap.wrap(text, max(10, self.width - len(first)), break_on_hyphens=False) or [""]
+        for i, part in enumerate(parts):
+            self.out.write((first if i == 0 else rest) + self._inline(part) + "\n")
+
+    def _inline(self, text: str) -> str:
+        if not self.color:
+            return text
+        text = INLINE_CODE.sub(lambda m: self.style(m.group(1), "cyan"), text)
+        return BOLD.sub(lambda m: self.style(m.group(1), "bold"), text)
+
+    def diff(self, text: str, max_lines: int | None = None, headers: bool = False) -> None:
+        """A unified diff (or patch), coloured; file headers only with `headers` (then bold);
+        cut after `max_lines`."""
+        head = ("--- ", "+++ ", "diff --git", "index ", "new file mode", "deleted file mode")
+        lines = [ln for ln in text.splitlines() if headers or not ln.startswith(head)]
+        shown = lines if max_lines is None else lines[:max_lines]
+        for ln in shown:
+            style = ("bold" if ln.startswith(head) else "green" if ln.startswith("+")
+                     else "red" if ln.startswith("-") else "cyan" if ln.startswith("@@") else "dim")
+            self.out.write("  " + self.style(_clip(ln, self.width - 2), style) + "\n")
+        if len(shown) < len(lines):
+            self.line(f"... {len(lines) - len(shown)} more diff lines (/diff shows all)", "dim", indent="  ")
+        self.out.flush()
+
+
+def _clip(text: str, width: int) -> str:
+    text = text.replace("\t", "    ").replace("\r", "")
+    return text if len(text) <= width else text[: max(1, width - 3)] + "..."
+
+
+def _head_tail(lines: list[str], head: int, tail: int) -> list[str]:
+    if len(lines) <= head + tail + 1:
+        return lines
+    return lines[:head] + [f"... {len(lines) - head - tail} more lines"] + lines[-tail:]
+
+
+def _first_lines(text: str, n: int, width: int) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    shown = [_clip(ln, width * 2) for ln in lines[:n]]
+    return "\n".join(shown) + (" ..." if len(lines) > n else "")
