@@ -123,6 +123,16 @@ def test_find_left_alone(gnu, argv):
     assert sr.rewrite(argv) == argv
 
 
+@pytest.mark.parametrize("argv", [
+    ["find", ".", "-type", "f", "-not", "-path", "*/node_modules/*"],
+    ["find", ".", "!", "-path", "./.git/*", "-name", "*.py"],
+    ["find", ".", "-path", "./node_modules", "-prune", "-o", "-type", "f", "-print"],
+])
+def test_find_that_already_excludes_heavy_folders_still_gets_all(gnu, argv):
+    out = sr.rewrite(argv)
+    assert out[2:4] == ["(", "-name"] and out.count("-prune") >= 1 and ".cache" in out
+
+
 def test_no_prune_support_means_unchanged(monkeypatch):
     monkeypatch.setattr(sr, "find_caps", lambda prog="find", path=None: (False, False))
     assert sr.rewrite(["find", "."]) == ["find", "."]
@@ -134,6 +144,8 @@ def test_rg_gets_globs(monkeypatch):
     assert out == ["rg"] + ["--glob=!" + d for d in HEAVY_DIRS] + ["-n", "TODO"]
     assert sr.rewrite(["rg", "--version"]) == ["rg", "--version"]
     assert sr.rewrite(["rg", "x", "node_modules"]) == ["rg", "x", "node_modules"]
+    assert len(sr.rewrite(["rg", "-g", "!node_modules", "x"])) == 4 + len(HEAVY_DIRS)
+    assert len(sr.rewrite(["rg", "--glob=!.git/", "x"])) == 3 + len(HEAVY_DIRS)
 
 
 def _script(argv):
@@ -203,6 +215,12 @@ def test_script_linear_on_large_input(gnu):
     script = ("echo 'x' | tr a b; " * 20000) + "grep -rn TODO ."
     out = _script(sr.rewrite(["bash", "-lc", script]))
     assert out.endswith("-rn TODO .") and "--exclude-dir=.git" in out[-400:]
+
+
+def test_include_braces_are_expanded_for_shells_without_them():
+    assert sr._wanted("a.ts", [("include", "*.{js,ts}")])
+    assert not sr._wanted("a.py", [("include", "*.{js,ts}")])
+    assert sr._braces("x") == ["x"] and sr._braces("{a}") == ["{a}"]
 
 
 def test_include_exclude_last_match_wins():

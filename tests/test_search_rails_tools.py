@@ -109,6 +109,8 @@ SCRIPTS = [
     ("find . -type f | sort", 0),
     ("find . -name '*.txt' -o -name '*.py' | sort", 0),
     ("find src -type f -name '*.py'", 0),
+    ("find . -type f -not -path '*/node_modules/*' | sort", 0),
+    ("grep -rn --include=*.{py,txt} TODO . | sort", 0),
     ("for f in $(find . -name '*.md'); do wc -l < \"$f\"; done", 0),
 ]
 

@@ -288,7 +288,8 @@ def _find_plan(argv: list[str], caps: tuple[bool, bool] | None) -> list[tuple[in
     if i > n:
         return None
     expr = argv[i:]
-    if any(_mentions_heavy(a) for a in argv[1:]) or any(a in _FIND_NO_PRUNE for a in expr):
+    if any(_mentions_heavy(a) for a in argv[1:i]) or _targets_heavy(expr) or \
+            any(a in _FIND_NO_PRUNE for a in expr):
         return None
     if any(a in ("--help", "-help", "--version", "-version") for a in argv[1:paths_end + 1]):
         return None
@@ -316,6 +317,26 @@ def _find_plan(argv: list[str], caps: tuple[bool, bool] | None) -> list[tuple[in
     if tail:
         plan.append((n, tail))
     return plan
+
+
+_FIND_NAME_TESTS = {"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex"}
+
+
+def _targets_heavy(expr: list[str]) -> bool:
+    """Does a find expression ask for a heavy folder (not merely exclude it)?
+
+    `-name node_modules` asks for it: pruning would hide the answer. `! -path '*/.git/*'`,
+    `-not -name .cache` and `-path ./node_modules -prune` exclude it: pruning agrees with them.
+    """
+    for j, tok in enumerate(expr):
+        if not _mentions_heavy(tok):
+            continue
+        test = expr[j - 1] if j else ""
+        negated = j >= 2 and expr[j - 2] in ("!", "-not")
+        pruned = j + 1 < len(expr) and expr[j + 1] == "-prune"
+        if test not in _FIND_NAME_TESTS or not (negated or pruned):
+            return True
+    return False
 
 
 # ----------------------------------------------------------------------------- per-command plans
@@ -348,8 +369,12 @@ def _grep_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]]
 def _rg_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]] | None:
     if len(argv) < 2 or _which(argv[0], path) is None:
         return None
-    for a in argv[1:]:
-        if a in ("-h", "--help", "-V", "--version", "--type-list", "--pcre2-version") or _mentions_heavy(a):
+    for j, a in enumerate(argv[1:], 1):
+        if a in ("-h", "--help", "-V", "--version", "--type-list", "--pcre2-version"):
+            return None
+        excluding = a.startswith(("--glob=!", "--iglob=!", "-g!")) or (
+            a.startswith("!") and argv[j - 1] in ("-g", "--glob", "--iglob"))
+        if _mentions_heavy(a) and not excluding:
             return None
     return [(1, ["--glob=!" + name for name in HEAVY_DIRS])]
 
@@ -786,11 +811,20 @@ def _wanted(name: str, filters: list[tuple[str, str]]) -> bool:
 
     verdict = None
     for kind, glob in filters:
-        if fnmatch.fnmatchcase(name, glob):
+        if any(fnmatch.fnmatchcase(name, g) for g in _braces(glob)):
             verdict = kind == "include"
     if verdict is None:
         return not filters or filters[0][0] != "include"
     return verdict
+
+
+def _braces(glob: str) -> list[str]:
+    """Expand one level of `{a,b}`: bash would have done it, but ash (bash missing) does not."""
+    start = glob.find("{")
+    end = glob.find("}", start + 1)
+    if start < 0 or end < 0 or "," not in glob[start:end]:
+        return [glob]
+    return [glob[:start] + alt + glob[end + 1:] for alt in glob[start + 1:end].split(",")]
 
 
 def _batches(files, limit: int = 96 * 1024):
