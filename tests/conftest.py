@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,29 +39,69 @@ _DROP = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", 
 
 
 # --------------------------------------------------------------------------- session: servers
+# The proxy takes ~5 s to import. When the collected tests need it, it is launched right after
+# collection and boots while the tests before the e2e ones run; the fixture only waits for it.
+
+
+class _Session:
+    server: ScriptedServer | None = None
+    proxy: LiteLLMProxy | None = None
+    workdir: Path | None = None
+    error: str | None = None
+    ready = False
+
+
+_S = _Session()
+
+
+def _launch_proxy() -> None:
+    if _S.server is None:
+        _S.server = ScriptedServer().start()
+    if _S.proxy is None and _S.error is None:
+        _S.workdir = Path(tempfile.mkdtemp(prefix="codex-lite-litellm-"))
+        _S.proxy = LiteLLMProxy(_S.server.base_url, _S.workdir)
+        try:
+            _S.proxy.launch()
+        except (OSError, RuntimeError) as exc:
+            _S.error = f"could not start the LiteLLM proxy: {exc}"
+
+
+def pytest_collection_finish(session) -> None:
+    if any("litellm_proxy" in getattr(item, "fixturenames", ()) for item in session.items):
+        _launch_proxy()
+
+
+def pytest_unconfigure(config) -> None:
+    if _S.proxy is not None:
+        _S.proxy.stop()
+    if _S.server is not None:
+        _S.server.stop()
+    if _S.workdir is not None:
+        shutil.rmtree(_S.workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def scripted_server():
-    server = ScriptedServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def scripted_server() -> ScriptedServer:
+    if _S.server is None:
+        _S.server = ScriptedServer().start()
+    return _S.server
 
 
 @pytest.fixture(scope="session")
-def litellm_proxy(scripted_server, tmp_path_factory):
-    """A real LiteLLM proxy: model `scripted` -> the scripted server. Starts once per session (~5 s)."""
-    proxy = LiteLLMProxy(scripted_server.base_url, tmp_path_factory.mktemp("litellm"))
-    try:
-        proxy.start()
-    except (RuntimeError, FileNotFoundError) as exc:
-        pytest.fail(f"could not start the LiteLLM proxy: {exc}", pytrace=False)
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
+def litellm_proxy(scripted_server) -> LiteLLMProxy:
+    """A real LiteLLM proxy: model `scripted` -> the scripted server (stopped at the end of the run)."""
+    _launch_proxy()
+    if not _S.ready and _S.error is None:
+        assert _S.proxy is not None
+        try:
+            _S.proxy.wait_ready(ready_timeout=120)
+            _S.ready = True
+        except RuntimeError as exc:
+            _S.error = f"the LiteLLM proxy did not start: {exc}"
+    if _S.error is not None:
+        pytest.fail(_S.error, pytrace=False)
+    assert _S.proxy is not None
+    return _S.proxy
 
 
 @pytest.fixture

@@ -161,6 +161,8 @@ class LiteLLMProxy:
         self.log_path = self.workdir / "litellm.log"
         self.config_path = self.workdir / "litellm_config.yaml"
         self.startup_seconds: float | None = None
+        self._t0: float | None = None
+        self._launches = 0
 
     @property
     def url(self) -> str:
@@ -188,44 +190,61 @@ class LiteLLMProxy:
         })
         return env
 
-    def start(self, ready_timeout: float = 90) -> LiteLLMProxy:
+    def launch(self) -> LiteLLMProxy:
+        """Start the process and return at once; wait_ready() waits for it. The proxy needs ~5 s to
+        import, so a test session launches it early and does other work meanwhile."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(config_yaml(self.upstream_base, self.model, self.upstream_key,
                                                 self.master_key, self.timeout, self.custom_auth))
         (self.workdir / f"{AUTH_MODULE}.py").write_text(AUTH_SOURCE)
-        if self.port is None:
+        if self.port is None or self._launches:
             self.port = free_port()
         cmd = [self.litellm_bin or find_litellm(), "--config", str(self.config_path),
                "--host", HOST, "--port", str(self.port), "--num_workers", "1"]
-        t0 = time.monotonic()
+        if self._t0 is None:
+            self._t0 = time.monotonic()
+        self._launches += 1
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=self.env(), stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def start(self, ready_timeout: float = 90) -> LiteLLMProxy:
+        self.launch()
+        return self.wait_ready(ready_timeout)
+
+    def wait_ready(self, ready_timeout: float = 90) -> LiteLLMProxy:
+        """Poll /health/liveliness (bounded); relaunch on another port if the chosen one was taken
+        meanwhile (at most 3 launches). Stops the proxy and raises RuntimeError with its log on failure."""
         try:
-            self._wait_ready(ready_timeout)
+            deadline = time.monotonic() + ready_timeout
+            while not self._poll_ready(deadline):
+                if "address already in use" in self.log_text().lower() and self._launches < 3:
+                    self.launch()
+                    continue
+                assert self.proc is not None
+                raise RuntimeError(f"litellm exited with {self.proc.returncode} before it was ready; "
+                                   f"log:\n{self.log_text()}")
         except BaseException:
             self.stop()
             raise
-        self.startup_seconds = time.monotonic() - t0
+        self.startup_seconds = time.monotonic() - (self._t0 or time.monotonic())
         return self
 
-    def _wait_ready(self, ready_timeout: float) -> None:
-        deadline = time.monotonic() + ready_timeout
+    def _poll_ready(self, deadline: float) -> bool:
+        """True when ready, False when the process died; RuntimeError past the deadline."""
         url = self.url + "/health/liveliness"
         while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"litellm exited with {self.proc.returncode} before it was ready; "
-                                   f"log:\n{self.log_text()}")
+            if self.proc is None or self.proc.poll() is not None:
+                return False
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     if resp.status == 200:
-                        return
+                        return True
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"litellm not ready on {self.url} after {ready_timeout:.0f}s; "
-                           f"log:\n{self.log_text()}")
+        raise RuntimeError(f"litellm not ready on {self.url} after the deadline; log:\n{self.log_text()}")
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
