@@ -146,6 +146,53 @@ def test_human_mode_answer_on_stdout_progress_on_stderr(model, exec_cli):
     assert "ls" in r.stderr
 
 
+def test_wire_format_without_the_proxy(model, exec_cli, proxy_key):
+    """Straight at the scripted server (no LiteLLM in between, which drops "stream": false)."""
+    model.set_script([completion("direct")])
+    r = exec_cli("-c", "model_reasoning_effort=high", "hello", base_url=model.url)
+    assert r.returncode == 0, r.describe()
+    assert final_text(r) == "direct"
+    [req] = model.requests()
+    assert req["path"] == "/v1/chat/completions"
+    assert req["headers"]["authorization"] == "Bearer " + proxy_key
+    body = req["body"]
+    assert body["stream"] is False
+    assert body["model"] == "scripted"
+    assert body["tool_choice"] == "auto"
+    assert body["reasoning_effort"] == "high"
+    for tool in body["tools"]:
+        assert tool["type"] == "function" and tool["function"]["name"] and "parameters" in tool["function"]
+    assert TOOL_NAMES <= {t["function"]["name"] for t in body["tools"]}
+
+
+def test_reasoning_effort_reaches_the_model_through_litellm(model, exec_cli):
+    model.set_script([completion("ok")])
+    r = exec_cli("-c", "model_reasoning_effort=low", "hello")
+    assert r.returncode == 0, r.describe()
+    assert model.chat_requests()[0]["reasoning_effort"] == "low"
+
+
+REASONING_SHAPES = {
+    "message.reasoning_content": lambda t: completion("answer", reasoning_content=t),
+    "message.reasoning": lambda t: completion("answer", reasoning=t),
+    "choice.reasoning_content": lambda t: {**completion("answer"), "choices": [
+        {"index": 0, "finish_reason": "stop", "reasoning_content": t,
+         "message": {"role": "assistant", "content": "answer"}}]},
+    "thinking_blocks": lambda t: completion("answer", message_extra={
+        "thinking_blocks": [{"type": "thinking", "thinking": t}]}),
+}
+
+
+@pytest.mark.parametrize("shape", list(REASONING_SHAPES))
+def test_reasoning_in_every_place_litellm_may_put_it(model, exec_cli, shape):
+    model.set_script([REASONING_SHAPES[shape]("I weigh the options carefully.")])
+    r = exec_cli("think")
+    assert r.returncode == 0, r.describe()
+    assert_clean_jsonl(r)
+    assert [i["text"] for i in r.items("reasoning")] == ["I weigh the options carefully."], r.describe()
+    assert final_text(r) == "answer"
+
+
 def test_usage_is_summed_over_the_turn(model, exec_cli):
     model.set_script([
         completion(tool_calls=[("shell", {"command": ["true"]})],
