@@ -38,7 +38,8 @@ def test_exec_resume_last_and_by_id(model, run_cli, codex_home):
     assert len(model.chat_requests()[3]["messages"]) == 8
 
     [path] = rollout.list_sessions(str(codex_home))
-    lines = [json.loads(line) for line in open(path)]
+    with open(path) as f:
+        lines = [json.loads(line) for line in f]
     assert [r["event"] for r in lines].count("session_resumed") == 2
 
 
