@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from scripted_server import completion
-from test_repl import env as _shared_env_fixture  # noqa: F401 - registers the `env` fixture
+from test_repl import setup_env
 
 from codex_lite.onboarding import ConfigWriteError, update_toml_text, write_config
 
@@ -75,8 +75,9 @@ def test_written_file_is_private(tmp_path):
 
 
 @pytest.fixture
-def fresh(env, monkeypatch):
+def fresh(model, tmp_path, monkeypatch):
     """A first run: no config.toml, no LITELLM_BASE_URL."""
+    env = setup_env(model, tmp_path, monkeypatch)
     monkeypatch.delenv("LITELLM_BASE_URL")
     monkeypatch.delenv("LITELLM_API_KEY")
     return env

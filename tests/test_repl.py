@@ -26,6 +26,10 @@ CTRL_C, CTRL_D = "\x03", "\x04"
 
 @pytest.fixture
 def env(model, tmp_path, monkeypatch):
+    return setup_env(model, tmp_path, monkeypatch)
+
+
+def setup_env(model, tmp_path, monkeypatch) -> dict:
     """CODEX_HOME in tmp, the scripted server as the proxy (its root URL, as a user types it)."""
     home = tmp_path / "home"
     home.mkdir()
