@@ -106,12 +106,12 @@ def test_bash_only_script_gets_an_explanation_and_nothing_runs(bbpath, tmp_path,
     assert not marker.exists()
 
 
-@needs_busybox
-def test_explain_failure_for_runtime_bash_isms(bbpath):
-    r = shells.resolve(["bash", "-lc", "x=abc; echo ${x:0:1} ${x//b/c} ${x[1]}"], path=bbpath)
-    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, env={"PATH": bbpath})
-    if p.returncode:
-        assert "bash is not installed" in shells.explain_failure(r, p.returncode, p.stderr)
+def test_explain_failure_for_runtime_bash_isms():
+    r = shells.Resolved(["ash", "-c", "x"], None, "bash", "ash")
+    hint = shells.explain_failure(r, 2, "ash: line 1: syntax error: bad substitution\n")
+    assert "because bash is not installed" in hint and "POSIX sh" in hint
+    assert shells.explain_failure(r, 0, "bad substitution") is None
+    assert shells.explain_failure(r, 1, "grep: no match") is None
     assert shells.explain_failure(shells.Resolved(["bash"]), 2, "syntax error") is None
 
 
@@ -277,3 +277,51 @@ def test_the_static_check_catches_offenders():
     found = [n.value for n in _runtime_strings(tree)
              if any(b in n.value for b in _BANNED) or _tmp_literal(n.value)]
     assert found == ["/tmp/x", "/bin/bash"]
+
+
+# ----------------------------------------------------------------------------- bash-isms at run time
+
+
+@pytest.mark.parametrize("script,used", [
+    ("[[ -f x ]] && echo y", {"[["}),
+    ("if [[ $a == b ]]; then source x; fi", {"[[", "source"}),
+    ("echo ${x/a/b} ${x:-d} ${#x} ${x%.py} ${x:=1}", {"subst"}),
+    ("echo {1..3} {a,b}", {"brace"}),
+    ("find . -exec echo {} +; awk '{print $1,$2}' f; echo '{a,b}'", set()),
+    ("echo ${!v} ${x^^} ${a[1]} ${s:2:3}", {"indirect", "casemod", "array", "substring"}),
+    ('echo "[[ not a command"; echo source', set()),
+    ("case $x in a) echo ;; esac", set()),  # not parsed: left to sh -n and the note
+])
+def test_bashisms(script, used):
+    assert shells.bashisms(script) == used
+
+
+@needs_busybox
+def test_shell_features_probe(bbpath):
+    have = shells.shell_features(os.path.join(bbpath, "ash"))
+    assert "brace" not in have and "array" not in have
+    if shutil.which("bash"):
+        assert {"[[", "brace", "array", "indirect"} <= shells.shell_features(shutil.which("bash"))
+
+
+@needs_busybox
+@pytest.mark.parametrize("script,hint", [
+    ("touch MARK; for i in {1..3}; do echo $i; done", "brace expansion"),
+    ("touch MARK; x=abc; echo ${x^^}", "use tr"),
+    ("touch MARK; v=x; echo ${!v}", "use eval"),
+])
+def test_runtime_bashisms_are_explained_before_running(bbpath, tmp_path, script, hint):
+    r = shells.resolve(["bash", "-lc", script], path=bbpath)
+    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, cwd=tmp_path,
+                       env={"PATH": bbpath})
+    assert p.returncode == 2 and hint in p.stderr and "Nothing was run" in p.stderr
+    assert not (tmp_path / "MARK").exists()
+
+
+@needs_busybox
+def test_features_the_fallback_has_still_run(bbpath, tmp_path):
+    have = shells.shell_features(os.path.join(bbpath, "ash"))
+    script = "x=abc; [ -n \"$x\" ] && echo ok" + ("; [[ -n $x ]] && echo ok2" if "[[" in have else "")
+    r = shells.resolve(["bash", "-lc", script], path=bbpath)
+    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, env={"PATH": bbpath})
+    assert p.returncode == 0 and p.stdout.startswith("ok")

@@ -456,6 +456,8 @@ class _Scanner:
         self.s = s
         self.commands: list[list[_Word]] = []
         self.heredocs: list[tuple[str, bool]] = []
+        self.params: list[str] = []  # the insides of ${...}, for shells.py's bash-ism check
+        self.braces = False  # an unquoted {a,b} or {1..3}: brace expansion, which ash lacks
 
     def scan(self, i: int, in_subst: bool) -> int:
         """Scan commands from i; in a $( ) stop at its closing paren and return its index."""
@@ -533,6 +535,7 @@ class _Scanner:
         s, n = self.s, len(self.s)
         start = i
         out: list[str] = []
+        unquoted: list[str] = []
         opaque = False
         while i < n:
             c = s[i]
@@ -564,9 +567,14 @@ class _Scanner:
                 opaque = True
             else:
                 out.append(c)
+                unquoted.append(c)
                 i += 1
         if i == start:
             raise _Bail()
+        if "{" in unquoted and not self.braces:
+            text = "".join(unquoted)
+            # grep's --include={a,b} globs are expanded by the BusyBox helper itself
+            self.braces = not text.startswith(("--include=", "--exclude=")) and _brace_expansion(text)
         return _Word(start, i, None if opaque else "".join(out)), i
 
     def _dquote(self, i: int) -> tuple[int, str | None]:
@@ -611,7 +619,9 @@ class _Scanner:
             end = self.scan(i + 2, True)
             return end + 1
         if nxt == "{":
-            return self._balanced(i + 2, "{", "}", 1)
+            end = self._balanced(i + 2, "{", "}", 1)
+            self.params.append(s[i + 2:end - 1])
+            return end
         if nxt == "'":
             j = i + 2
             while j < n and s[j] != "'":
@@ -671,6 +681,20 @@ class _Scanner:
                     break
         self.heredocs = []
         return i
+
+
+def _brace_expansion(text: str) -> bool:
+    """`{a,b}` or `{1..3}` in unquoted text (not `{}` or a lone `{`)."""
+    start = text.find("{")
+    while start >= 0:
+        end = text.find("}", start + 1)
+        if end < 0:
+            return False
+        inner = text[start + 1:end]
+        if inner and ("," in inner or ".." in inner) and "{" not in inner:
+            return True
+        start = text.find("{", start + 1)
+    return False
 
 
 def _quote(word: str) -> str:

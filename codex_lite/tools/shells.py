@@ -208,6 +208,13 @@ def _replace(argv: list[str], asked: str, sub: str) -> Resolved:
             shown = [sub, "-c", 'printf "%s\\n" "$1" >&2; exit 2', "codex-lite", msg]
             _told.add((asked, sub))
             return Resolved(shown, None, asked, sub)  # the output itself explains
+        missing = _unsupported(sub, argv[idx])
+        if missing:
+            msg = (f"codex-lite: {asked} is not installed here and this script uses what {name} lacks: "
+                   f"{'; '.join(missing)}. Nothing was run. Rewrite it in POSIX sh.")
+            _told.add((asked, sub))
+            shown = [sub, "-c", 'printf "%s\\n" "$1" >&2; exit 2', "codex-lite", msg]
+            return Resolved(shown, None, asked, sub)
     note = (f"{asked} is not installed; ran with {name} ({sub}) instead: bash-only syntax "
             "([[ ]], arrays, <<<, <(...), ${var//x/y}) will fail, write POSIX sh.")
     return Resolved(new, _once((asked, sub), note), asked, sub)
@@ -240,6 +247,105 @@ def _parse_error(shell: str, script: str) -> str | None:
     if p.returncode == 0:
         return None
     return p.stderr.decode("utf-8", "replace")[-400:] or f"exit {p.returncode}"
+
+
+# Bash features a POSIX shell may lack, with what to write instead. Probed per shell, once.
+_FEATURES = {
+    "[[": "[[ ]] (use [ ] or case)",
+    "source": "source (use .)",
+    "declare": "declare (use plain assignments)",
+    "typeset": "typeset (use plain assignments)",
+    "shopt": "shopt (no equivalent; drop it)",
+    "mapfile": "mapfile (use a while read loop)",
+    "readarray": "readarray (use a while read loop)",
+    "let": "let (use $(( )))",
+    "pushd": "pushd (use cd)",
+    "popd": "popd (use cd)",
+    "subst": "${var/x/y} (use sed or case)",
+    "substring": "${var:i:n} (use cut or expr)",
+    "indirect": "${!var} (use eval)",
+    "casemod": "${var^^} / ${var,,} (use tr)",
+    "array": "${arr[i]} arrays (use set -- or several variables)",
+    "brace": "{a,b} / {1..3} brace expansion (write the words out, or use seq)",
+}
+_BUILTINS = ("[[", "source", "declare", "typeset", "shopt", "mapfile", "readarray", "let", "pushd", "popd")
+_PROBE = r"""x=abc; y=x
+( eval 'test "${x/b/B}" = aBc' ) 2>/dev/null && echo subst
+( eval 'test "${x:1:1}" = b' ) 2>/dev/null && echo substring
+( eval 'test "${!y}" = abc' ) 2>/dev/null && echo indirect
+( eval 'test "${x^^}" = ABC' ) 2>/dev/null && echo casemod
+( eval 'test "${x[0]}" = abc' ) 2>/dev/null && echo array
+( eval 'test "$(echo {a,b})" = "a b"' ) 2>/dev/null && echo brace
+for c in '[[' source declare typeset shopt mapfile readarray let pushd popd; do
+  command -v "$c" >/dev/null 2>&1 && echo "$c"
+done
+"""
+_features_cache: dict = {}
+
+
+def shell_features(shell: str) -> set:
+    """Which of _FEATURES this shell has (one probe per shell per process)."""
+    if shell not in _features_cache:
+        import subprocess
+
+        try:
+            p = subprocess.run([shell, "-c", _PROBE], check=False, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=10)
+            _features_cache[shell] = set(p.stdout.decode("utf-8", "replace").split())
+        except (OSError, subprocess.SubprocessError):
+            _features_cache[shell] = set(_FEATURES)  # cannot tell: assume all, never refuse
+    return _features_cache[shell]
+
+
+def bashisms(script: str) -> set:
+    """Bash features a script uses as commands, parameter expansions or brace expansion."""
+    from .search_rails import _RESERVED, _Bail, _Scanner
+
+    sc = _Scanner(script)
+    try:
+        sc.scan(0, False)
+    except (_Bail, RecursionError):
+        return set()  # not parsed (case, odd quoting): the sh -n check and the note must do
+    used = {"brace"} if sc.braces else set()
+    for words in sc.commands:
+        first = next((w.value for w in words if w.value not in _RESERVED), None)
+        if first in _BUILTINS:
+            used.add(first)
+    for param in sc.params:
+        kind = _param_kind(param)
+        if kind:
+            used.add(kind)
+    return used
+
+
+def _param_kind(param: str) -> str | None:
+    """Classify the inside of ${...}: None for POSIX forms (${x}, ${x:-y}, ${#x}, ${x%y}, ...)."""
+    if param.startswith("!"):
+        return "indirect"
+    i = 0
+    while i < len(param) and (param[i].isalnum() or param[i] == "_"):
+        i += 1
+    if i == 0 or i == len(param):
+        return None
+    c = param[i]
+    if c == "/":
+        return "subst"
+    if c == "[":
+        return "array"
+    if c in "^,":
+        return "casemod"
+    if c == ":" and i + 1 < len(param) and param[i + 1] not in "-=?+":
+        return "substring"
+    return None
+
+
+def _unsupported(shell: str, script: str) -> list[str]:
+    """Descriptions of the bash features script uses that shell lacks (probe only when used)."""
+    used = bashisms(script)
+    if not used:
+        return []
+    have = shell_features(shell)
+    return [_FEATURES[f] for f in sorted(used) if f not in have]
 
 
 _BASH_ONLY_MARKERS = ("[[: not found", "bad substitution", "syntax error", "declare: not found",
