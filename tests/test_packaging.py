@@ -32,13 +32,23 @@ OPKG_REQUIRED = ("Package", "Version", "Architecture", "Maintainer", "Descriptio
 # --------------------------------------------------------------------------- fixtures
 
 
+_BUILT: dict[str, Path] = {}
+
+
+def build_packages_once(tmp_path_factory) -> dict[str, Path]:
+    """Both packages, built once per session by the standalone builders (as CI and release do);
+    shared by every test module that needs them."""
+    if not _BUILT:
+        out = tmp_path_factory.mktemp("dist")
+        work = tmp_path_factory.mktemp("pkgwork")
+        wheels = pkgbuild.fetch_wheels(pkgbuild.read_pins())
+        _BUILT.update(ipk=pkgbuild.build_ipk(out, work, wheels), deb=pkgbuild.build_deb(out, work, wheels))
+    return _BUILT
+
+
 @pytest.fixture(scope="session")
 def packages(tmp_path_factory) -> dict[str, Path]:
-    """Both packages, built once per session by the standalone builders (as CI and release do)."""
-    out = tmp_path_factory.mktemp("dist")
-    work = tmp_path_factory.mktemp("pkgwork")
-    wheels = pkgbuild.fetch_wheels(pkgbuild.read_pins())
-    return {"ipk": pkgbuild.build_ipk(out, work, wheels), "deb": pkgbuild.build_deb(out, work, wheels)}
+    return build_packages_once(tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- an opkg-style reader

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import make_git_repo
 from scripted_server import completion
-from test_packaging import TERMUX_PREFIX, dpkg, make_stub_deb, packages, read_ipk, termux_root  # noqa: F401
+from test_packaging import TERMUX_PREFIX, build_packages_once, dpkg, make_stub_deb, read_ipk, termux_root
 
 ROUTER_BYTES = 128 * 1024 * 1024
 MAX_RSS_BYTES = 64 * 1024 * 1024  # half the router: exec must leave room for the commands it runs
@@ -49,7 +49,7 @@ def other_pythons() -> list[str]:
         candidates = [p for r in roots if r for p in sorted(glob.glob(f"{r}/versions/3.{minor}.*/bin/python3.{minor}"))]
         candidates.append(shutil.which(f"python3.{minor}") or "")
         for path in filter(None, candidates):
-            if subprocess.run([path, "-c", "pass"], capture_output=True, timeout=30).returncode == 0:
+            if subprocess.run([path, "-c", "pass"], check=False, capture_output=True, timeout=30).returncode == 0:
                 found[minor] = path
                 break
     return list(found.values())
@@ -67,6 +67,11 @@ def make_clean_python(dest: Path, base: str, with_psutil: bool) -> Path:
         shutil.copytree(Path(psutil.__file__).parent, Path(purelib) / "psutil",
                         ignore=shutil.ignore_patterns("__pycache__", "tests"))
     return python
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory) -> dict[str, Path]:
+    return build_packages_once(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -189,7 +194,7 @@ def test_ipk_runs_on_every_python(packages, pythons, model, tmp_path):
 def test_ipk_runs_without_psutil(packages, pythons, model, tmp_path):
     launcher = unpack_ipk(packages["ipk"], tmp_path / "root")
     python = pythons["base-nopsutil"]
-    assert subprocess.run([str(python), "-c", "import psutil"], capture_output=True).returncode != 0
+    assert subprocess.run([str(python), "-c", "import psutil"], check=False, capture_output=True).returncode != 0
     check_version(launcher, python, tmp_path)
     one_exec_turn(launcher, python, model, tmp_path)
 
@@ -207,15 +212,15 @@ def test_ipk_postinst_compiles_then_prerm_cleans(packages, pythons, model, tmp_p
     python = pythons["base-nopsutil"]
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "PKG_ROOT": str(root)}
     for _ in range(2):
-        result = subprocess.run(["sh", str(scripts / "postinst"), "configure"], env=env, capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(["sh", str(scripts / "postinst"), "configure"], check=False, env=env,
+                                capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
     lib = root / "usr" / "lib" / "codex-lite"
     assert not list(lib.rglob("*.py")) and not list(lib.rglob("__pycache__"))
     assert (lib / "codex_lite" / "cli.pyc").is_file() and (lib / "vendor" / "urllib3" / "__init__.pyc").is_file()
     one_exec_turn(launcher, python, model, tmp_path)
     assert not list(lib.rglob("__pycache__")), "sourceless: nothing new is written at run time"
-    assert subprocess.run(["sh", str(scripts / "prerm"), "remove"], env=env, timeout=60).returncode == 0
+    assert subprocess.run(["sh", str(scripts / "prerm"), "remove"], check=False, env=env, timeout=60).returncode == 0
     assert not lib.exists()
 
 
