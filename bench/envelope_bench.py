@@ -23,10 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from codex_lite.envelope import recover  # noqa: E402
+from codex_lite.envelope import recover  # after the sys.path line, on purpose
 
-WORDS = ("the file config parser returns a list of values when we call it with the path "
-         "so we need to check tests first then patch the function and run them again").split()
+WORDS = ("the", "file", "config", "parser", "returns", "a", "list", "of", "values", "when", "we",
+         "call", "it", "with", "path", "so", "need", "to", "check", "tests", "first", "then",
+         "patch", "function", "and", "run", "them", "again")
 
 
 def prose(rng: random.Random, n_words: int) -> str:
@@ -133,7 +134,7 @@ def main() -> None:
     worst_name, worst_rate = "", float("inf")
     for name, unit in WORST.items():
         text = (unit * (size // len(unit) + 1))[:size]
-        rate = size / 1e6 / timed(lambda: recover(text))
+        rate = size / 1e6 / timed(lambda text=text: recover(text))
         print(f"  10 MB pattern {name!r}: {rate:.1f} MB/s")
         if rate < worst_rate:
             worst_name, worst_rate = name, rate

@@ -42,10 +42,12 @@ every repair re-parses the arguments a bounded number of times. It never raises.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 
 @dataclass
@@ -151,7 +153,7 @@ def _token_hits(s: str, pos: int, with_bare: bool):
             bare = s.find("assistant", step)
 
 
-def _open_hit(m: "re.Match[str]"):
+def _open_hit(m: re.Match[str]):
     if m.group("name"):
         return m.start(), m.end(), [(m.group("name"), "")]
     if any(n.startswith(m.group("dangling")) for n in _TOKEN_NAMES):
@@ -293,7 +295,7 @@ class _Message:
     has_body: bool = False  # a <|message|> was seen; without it the "header" may be plain text
 
     @classmethod
-    def body(cls, text: str, channel: str = "") -> "_Message":
+    def body(cls, text: str, channel: str = "") -> _Message:
         msg = cls(content=[text], has_body=True)
         msg.head["channel"].append(channel)
         return msg
@@ -536,12 +538,12 @@ def clean_name(name: str) -> str:
 # ----------------------------------------------------------------------------------------------
 # Tolerant JSON
 
-class _ArgsError(ValueError):
+class ArgumentsError(ValueError):
     """Arguments that cannot be read unambiguously; the message is written for the model."""
 
 
 def parse_arguments(text: str | None, notes: list[str] | None = None) -> Any:
-    """Parse tool arguments, repairing only what has a single reading. Raises _ArgsError."""
+    """Parse tool arguments, repairing only what has a single reading. Raises ArgumentsError."""
     notes = notes if notes is not None else []
     s = _strip_fences((text or "").strip())
     if not s:
@@ -555,7 +557,7 @@ def parse_arguments(text: str | None, notes: list[str] | None = None) -> Any:
             value, label = fixed
             notes.append(label)
             return _unwrap_string(value, notes)
-    raise _ArgsError(_describe_json_error(s, err))
+    raise ArgumentsError(_describe_json_error(s, err))
 
 
 def _loads(s: str):
@@ -657,9 +659,8 @@ def _repair_truncated(s: str, err: Exception):
             in_str = True
         elif ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
-            if not stack or stack.pop() != ch:
-                return None
+        elif ch in "}]" and (not stack or stack.pop() != ch):
+            return None
     if in_str or not stack or s.rstrip()[-1:] in (",", ":"):
         return None
     value, e = _loads(s + "".join(reversed(stack)))
@@ -695,7 +696,7 @@ def normalize_call(call_id: str, name: str, arguments_text: str | None) -> Recov
     """Clean the name and normalise the arguments of one call (structured or leaked)."""
     try:
         return _normalize(call_id, name, arguments_text, [])
-    except Exception as exc:  # never raise on model output
+    except Exception as exc:  # noqa: BLE001  model output must never crash the agent
         return RecoveredCall(call_id, clean_name(str(name)), None,
                              f"the tool call could not be read: {type(exc).__name__}")
 
@@ -709,7 +710,7 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
         return RecoveredCall(call_id, canon, {"input": _raw_patch(text)})
     try:
         args = parse_arguments(text, notes)
-    except _ArgsError as exc:
+    except ArgumentsError as exc:
         if canon == SHELL and _raw_command(text) is not None:
             notes.append("shell arguments were a bare command line, not JSON; run with bash -lc")
             return _normalize_shell(call_id, {"command": _raw_command(text)}, notes)
@@ -864,13 +865,13 @@ def _to_ms(key: str, value: Any) -> int | None:
             value = float(v)
         except ValueError:
             return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or value != value or value == float("inf"):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value <= 0:
         return None
     if unit == "?":
         unit = "s" if value <= 600 else "ms"
     factor = {"ms": 1, "s": 1000, "m": 60000}[unit]
-    return int(round(value * factor))
+    return round(value * factor)
 
 
 def _normalize_patch(call_id: str, args: dict) -> RecoveredCall:
@@ -916,7 +917,7 @@ def recover(content: str | None, reasoning_texts: Iterable[str | None] = (),
     """Split one model answer into clean text, reasoning and tool calls. Never raises."""
     try:
         return _recover(content, reasoning_texts, structured_calls)
-    except Exception as exc:  # a bug here must not stop the agent: show scrubbed text
+    except Exception as exc:  # noqa: BLE001  a bug here must not stop the agent: show scrubbed text
         texts = [t for t in (reasoning_texts or ()) if isinstance(t, str)]
         return Recovery(text=scrub(content if isinstance(content, str) else ""),
                         reasoning=scrub("\n".join(texts)),
@@ -952,7 +953,7 @@ def _safe_normalize(call_id, name, args, notes) -> RecoveredCall:
     try:
         return _normalize(call_id, name, args if isinstance(args, str) or args is None
                           else json.dumps(args), notes)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  model output must never crash the agent
         return RecoveredCall(call_id, clean_name(name), None,
                              f"the tool call could not be read: {type(exc).__name__}")
 

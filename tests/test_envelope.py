@@ -257,8 +257,9 @@ def test_partially_stripped_header_with_real_constrain():
 
 
 def test_call_in_reasoning_field_only():
-    got = recover("", ['We need ls.<|end|><|start|>assistant<|channel|>commentary to=functions.shell '
-                       '<|constrain|>json<|message|>{"cmd":"ls"}<|call|>'])
+    leaked = ('We need ls.<|end|><|start|>assistant<|channel|>commentary to=functions.shell '
+              '<|constrain|>json<|message|>{"cmd":"ls"}<|call|>')
+    got = recover("", [leaked])
     assert got.reasoning == "We need ls."
     assert only_call(got).arguments == {"command": ["bash", "-lc", "ls"]}
 
@@ -325,7 +326,7 @@ def test_builtin_recipient_passes_through_as_unknown_tool():
 def test_leaked_calls_get_synthetic_ids_and_follow_structured_ones():
     got = recover('<|channel|>commentary to=functions.shell<|message|>{"command":["pwd"]}',
                   (), [("call_abc", "update_plan", '{"plan": []}')])
-    assert [c.call_id for c in got.calls][0] == "call_abc"
+    assert got.calls[0].call_id == "call_abc"
     assert re.fullmatch(r"call_[0-9a-f]{12}", got.calls[1].call_id)
     assert [c.recovered for c in got.calls] == [False, True]
 

@@ -12,20 +12,20 @@ import json
 
 import openai_harmony as oh
 import pytest
+from conftest_harmony import harmony_encoding  # noqa: F401  (session fixture)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codex_lite.envelope import SPECIAL_TOKENS, recover
-from conftest_harmony import harmony_encoding  # noqa: F401  (session fixture)
 
 USER = oh.Message.from_role_and_content(oh.Role.USER, "Do the task.")
 
 
-def assistant(text: str, channel: str) -> "oh.Message":
+def assistant(text: str, channel: str) -> oh.Message:
     return oh.Message.from_role_and_content(oh.Role.ASSISTANT, text).with_channel(channel)
 
 
-def tool_call(recipient: str, args: dict, channel: str = "commentary") -> "oh.Message":
+def tool_call(recipient: str, args: dict, channel: str = "commentary") -> oh.Message:
     msg = assistant(json.dumps(args), channel).with_recipient(recipient)
     return msg.with_content_type("<|constrain|>json")
 
