@@ -109,6 +109,57 @@ def test_generated_patch_gives_edited_file(data, pair, eol, final_newline):
         assert os.listdir(tmp) == ["f.txt"]
 
 
+def apply_unified(old: list[str], diff: str) -> list[str]:
+    """Apply a unified diff to lines (a small, strict `patch`): every hunk's header numbers and its
+    context and removed lines are checked against the old lines."""
+    out: list[str] = []
+    at = 0
+    rows = diff.split("\n")[2:] if diff else []
+    k = 0
+    while k < len(rows):
+        header = rows[k]
+        if not header:
+            k += 1
+            continue
+        assert header.startswith("@@ -"), header
+        old_range = header.split()[1][1:]
+        start, _, length = old_range.partition(",")
+        length = int(length) if length else 1
+        start = int(start) - (1 if length else 0)
+        out.extend(old[at:start])
+        at = start
+        k += 1
+        while k < len(rows) and rows[k][:1] in (" ", "-", "+", "\\"):
+            tag, text = rows[k][:1], rows[k][1:]
+            if tag in " -":
+                assert old[at] == text, (old[at], text)
+                at += 1
+            if tag in " +":
+                out.append(text)
+            k += 1
+        assert at == start + length
+    return out + old[at:]
+
+
+@SETTINGS
+@given(st.data(), file_and_edit(), st.booleans())
+def test_diff_of_an_update_turns_old_into_new(data, pair, final_newline):
+    """The diff built from the replacements is a correct unified diff of the file."""
+    original, edited = pair
+    assume(original != edited)
+    assume(not (original and original[-1] == "") and not (edited and edited[-1] == ""))
+    patch = "*** Begin Patch\n" + make_patch(data.draw, "f.txt", original, edited) + "*** End Patch\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "f.txt").write_bytes(render(original, "\r\n", final_newline))
+        diff = apply_patch(patch, tmp).changes[0].diff
+    assert apply_unified(original, diff) == edited, diff
+    marker = "\\ No newline at end of file" in diff
+    if final_newline:
+        assert not marker
+    elif original and original[-1:] != edited[-1:]:
+        assert marker  # the last line changed, so the hunk shows it with diff's marker
+
+
 def first_exact(lines: list[str], pattern: list[str], start: int) -> int | None:
     for i in range(start, len(lines) - len(pattern) + 1):
         if lines[i:i + len(pattern)] == pattern:

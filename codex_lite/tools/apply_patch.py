@@ -21,7 +21,8 @@ lines the patch adds), its final-newline convention (a file without a final newl
 none) and a UTF-8 byte order mark if it has one.
 
 Modules: patch_parse (grammar), patch_match (locating chunks, error hints), patch_fs (confinement,
-reading, atomic commit), patch_invocation (recognising patches sent through the shell tool).
+reading, atomic commit), patch_diff (unified diffs from the replacements), patch_invocation
+(recognising patches sent through the shell tool).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from codex_lite.tools.patch_diff import (
+    Opcode,
+    opcodes_from_replacements,
+    split_final_lines,
+    unified_diff,
+    whole_file_opcodes,
+)
 from codex_lite.tools.patch_fs import (
     MAX_FILE_BYTES,
     Commit,
@@ -231,7 +239,7 @@ class _Plan:
 
     def _update(self, op: Operation, full: str) -> None:
         before = self._read(full, op.path)
-        after = update_text(before, op)
+        after, ops = update_with_opcodes(before, op)
         check_size(after, op.path)
         shown, moved_from = op.path, None
         if op.move_to:
@@ -243,7 +251,7 @@ class _Plan:
                 self.state[full] = None
                 full, shown, moved_from = dest, op.move_to, op.path
         self.state[full] = after
-        diff = _diff(shown, before, after, old_name=op.path)
+        diff = _diff(shown, before, after, old_name=op.path, ops=ops)
         self.changes.append(PatchChange(shown, "update", moved_from, diff))
 
     def commit(self) -> None:
@@ -255,6 +263,11 @@ class _Plan:
 
 def update_text(text: str, op: Operation) -> str:
     """The text of a file after the chunks of an Update operation, keeping its conventions."""
+    return update_with_opcodes(text, op)[0]
+
+
+def update_with_opcodes(text: str, op: Operation) -> tuple[str, list[Opcode]]:
+    """(new text, opcodes from the old lines to the new ones, for the diff)."""
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     lines, endings = split_lines(text[len(bom):])
     eol = "\r\n" if endings.count("\r\n") > endings.count("\n") else "\n"
@@ -266,7 +279,7 @@ def update_text(text: str, op: Operation) -> str:
     out = [line + (ending or eol) for line, ending in pairs]
     if out and not final_newline:
         out[-1] = pairs[-1][0]
-    return bom + "".join(out)
+    return bom + "".join(out), opcodes_from_replacements(len(lines), replacements)
 
 
 def split_lines(text: str) -> tuple[list[str], list[str]]:
@@ -288,26 +301,28 @@ def split_lines(text: str) -> tuple[list[str], list[str]]:
     return lines, endings
 
 
-def _diff(path: str, before: str | None, after: str | None, old_name: str | None = None) -> str:
-    """A unified diff of one file (git style names, /dev/null for adds and deletes)."""
-    import difflib  # only needed once a patch applies; keeps the import cost off the startup path
-
-    a = _diff_lines(before)
-    b = _diff_lines(after)
+def _diff(path: str, before: str | None, after: str | None, old_name: str | None = None,
+          ops: list[Opcode] | None = None) -> str:
+    """A unified diff of one file (git style names, /dev/null for adds and deletes), from the
+    opcodes of an update when there are some."""
+    a, a_marked = _diff_lines(before)
+    b, b_marked = _diff_lines(after)
+    if ops is None or (ops and (ops[-1][2] != len(a) or ops[-1][4] != len(b))):
+        ops = whole_file_opcodes(a, b)
+    ops = split_final_lines(ops, len(a), len(b), a_marked, b_marked)
     from_name = "/dev/null" if before is None else "a/" + (old_name or path)
     to_name = "/dev/null" if after is None else "b/" + path
-    out = []
-    for line in difflib.unified_diff(a, b, from_name, to_name, lineterm=""):
-        out.append(line if line.endswith("\n") else line + "\n")
-    return "".join(out)
+    return unified_diff(a, b, ops, from_name, to_name)
 
 
-def _diff_lines(text: str | None) -> list[str]:
-    """Lines for difflib, without CRs; a last line without newline is marked like diff does."""
+def _diff_lines(text: str | None) -> tuple[list[str], bool]:
+    """(lines for the diff, each ending with a newline and without CR or BOM; whether the last one
+    had no newline, which is then marked like diff does)."""
     if not text:
-        return []
-    lines, endings = split_lines(text)
+        return [], False
+    lines, endings = split_lines(text.removeprefix("\ufeff"))
     out = [line + "\n" for line in lines]
-    if endings and endings[-1] == "":
-        out[-1] = lines[-1] + "\n\\ No newline at end of file\n"
-    return out
+    marked = bool(endings) and endings[-1] == ""
+    if marked:
+        out[-1] += "\\ No newline at end of file\n"
+    return out, marked
