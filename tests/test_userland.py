@@ -68,6 +68,15 @@ def test_missing_bash_runs_with_ash_without_login_and_says_so_once(bbpath):
 
 
 @needs_busybox
+def test_env_bash_is_resolved_too(bbpath):
+    r = shells.resolve(["env", "LC_ALL=C", "bash", "-lc", "echo hi"], path=bbpath)
+    assert r.argv == ["env", "LC_ALL=C", os.path.join(bbpath, "ash"), "-c", "echo hi"]
+    assert r.asked == "bash"
+    p = subprocess.run(r.argv, check=False, capture_output=True, text=True, env={"PATH": bbpath})
+    assert p.stdout == "hi\n"
+
+
+@needs_busybox
 def test_zsh_and_sh_fall_back_too(bbpath, tmp_path):
     r = shells.resolve(["zsh", "-lc", "echo z"], path=bbpath)
     assert os.path.basename(r.argv[0]) in ("ash", "sh") and r.argv[1:] == ["-c", "echo z"]

@@ -181,6 +181,9 @@ def resolve(argv: list[str], path: str | None = None) -> Resolved:
         return Resolved(argv)
     head = os.path.basename(argv[0])
     exe, remapped = _program(argv[0], path)
+    if exe is not None and head == "env":
+        argv[0] = exe if remapped else argv[0]
+        return _through_env(argv, path)
     if exe is not None:
         if remapped:
             argv[0] = exe
@@ -192,6 +195,17 @@ def resolve(argv: list[str], path: str | None = None) -> Resolved:
     if sub is None:
         return Resolved(argv)
     return _replace(argv, head, sub)
+
+
+def _through_env(argv: list[str], path: str | None) -> Resolved:
+    """`env [NAME=value...] bash -lc S`: resolve the program env would run."""
+    k = 1
+    while k < len(argv) and "=" in argv[k] and not argv[k].startswith("-"):
+        k += 1
+    if k >= len(argv) or argv[k].startswith("-"):
+        return Resolved(argv)
+    inner = resolve(argv[k:], path)
+    return Resolved(argv[:k] + inner.argv, inner.note, inner.asked, inner.shell)
 
 
 def _replace(argv: list[str], asked: str, sub: str) -> Resolved:
