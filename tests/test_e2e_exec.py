@@ -8,10 +8,15 @@ back to the model (tool results, tool_call_ids, the retry transcript).
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
+from conftest import cli_env
 from scripted_server import completion, delayed, html_error, make_usage, rate_limited
 
 pytestmark = pytest.mark.e2e
@@ -315,6 +320,52 @@ def test_shell_timeout_kills_the_command_and_the_turn_goes_on(model, exec_cli):
     [result] = tool_messages(model.chat_requests()[1])
     assert result["tool_call_id"] == "call_slow"
     assert "time" in result["content"].lower()  # the model is told it timed out
+
+
+def _interrupt_while(model, litellm_proxy, codex_home, git_repo, until, script):
+    """Start exec, wait until `until()` is true (bounded), send SIGINT to its process group like a
+    terminal's Ctrl-C, and return (exit code, seconds to exit, stdout, stderr)."""
+    model.set_script(script)
+    env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home)
+    proc = subprocess.Popen([sys.executable, "-m", "codex_lite", "exec", *MODEL_ARGS, *FAST, "go"],
+                            cwd=git_repo, env=env, text=True, start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not until() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert until(), "the CLI never got to the point to interrupt"
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        return proc.returncode, time.monotonic() - t0, out, err
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
+
+
+def test_ctrl_c_stops_a_running_command(model, litellm_proxy, codex_home, git_repo):
+    marker = git_repo / "started.txt"
+    script = [completion(tool_calls=[("shell", {"command": ["sh", "-c", "touch started.txt; exec sleep 47.5"]})]),
+              completion("should not be needed")]
+    code, took, _out, err = _interrupt_while(model, litellm_proxy, codex_home, git_repo, marker.exists, script)
+    assert took < 10, err
+    assert code != 0 and "Traceback" not in err, err
+    ps = subprocess.run(["ps", "-eo", "args"], check=False, capture_output=True, text=True, timeout=10).stdout
+    assert "sleep 47.5" not in ps  # the command's process group died with it
+
+
+def test_ctrl_c_stops_a_waiting_request(model, litellm_proxy, codex_home, git_repo):
+    script = [delayed(60, completion("too late"))]
+    code, took, out, err = _interrupt_while(model, litellm_proxy, codex_home, git_repo,
+                                            lambda: len(model.chat_requests()) >= 1, script)
+    assert took < 10, err
+    assert code != 0 and "Traceback" not in err, err
+    assert "too late" not in out
 
 
 # --------------------------------------------------------------------------- apply_patch
