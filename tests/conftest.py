@@ -67,6 +67,8 @@ def _launch_proxy() -> None:
 
 
 def pytest_collection_finish(session) -> None:
+    if session.config.option.collectonly:
+        return
     if any("litellm_proxy" in getattr(item, "fixturenames", ()) for item in session.items):
         _launch_proxy()
 
