@@ -11,7 +11,7 @@ lines it expected and the closest lines the file actually has.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 
 from codex_lite.tools.patch_parse import Chunk
 
@@ -63,12 +63,17 @@ def apply_chunks(lines: list[str], chunks: list[Chunk]) -> list[tuple[int, int, 
     replacements: list[tuple[int, int, list]] = []
     cursor = 0
     for number, chunk in enumerate(chunks, 1):
+        context_at = None
         if chunk.context is not None:
-            at = seek(lines, [chunk.context], cursor)
-            if at is None:
+            context_at = seek(lines, [chunk.context], cursor)
+            if context_at is None:
                 raise ChunkMismatch(_context_message(lines, chunk, number, cursor))
-            cursor = at + 1
+            cursor = context_at + 1
         start, body = _locate(lines, chunk, cursor)
+        if start is None and context_at is not None and chunk.old:
+            # Models often repeat the `@@ def f():` line as the chunk's first context line, or
+            # name a line of the chunk itself: then the lines start at the context line.
+            start, body = _locate(lines, chunk, context_at)
         if start is None:
             raise ChunkMismatch(_mismatch_message(lines, chunk, number, cursor))
         old_length = sum(1 for tag, _ in body if tag != "+")
@@ -173,7 +178,7 @@ def _closest_block(lines: Sequence[str], pattern: Sequence[str], cursor: int) ->
             + "\nRe-read the file and send the patch again with context lines copied exactly.")
 
 
-def _numbered(lines: Sequence[str], first: int | None, differ: set[int] = frozenset()) -> str:
+def _numbered(lines: Sequence[str], first: int | None, differ: Container[int] = frozenset()) -> str:
     shown = list(lines[:_SHOW])
     if first is None:
         out = [f"  |{line}" for line in shown]
