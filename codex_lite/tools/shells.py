@@ -12,8 +12,9 @@ really ran, so it can stop writing bash-only syntax.
 
 A replacement shell runs without `-l`: a login shell sources /etc/profile, which on OpenWrt prints
 the banner into every result and resets PATH. The environment we inherit is already a login one.
-A script handed to a replacement shell is parsed first (`sh -n`); when it does not parse, nothing
-runs and the model gets an explanation instead of a half-run script or exit 127.
+A script handed to a replacement shell is parsed first (`sh -n`) and checked for bash features the
+shell lacks (probed once per shell: [[ ]], ${var/x/y}, arrays, brace expansion, source, ...); when
+it cannot work, nothing runs and the model gets an explanation instead of a half-run script or 127.
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ def _through_env(argv: list[str], path: str | None) -> Resolved:
 
 
 def _replace(argv: list[str], asked: str, sub: str) -> Resolved:
+    """Run argv with the replacement shell sub, unless its script cannot work there."""
     idx = script_index(argv)
     end = idx if idx is not None else _first_operand(argv)
     new = [sub] + _strip_login(argv[1:end]) + argv[end:]
@@ -216,22 +218,28 @@ def _replace(argv: list[str], asked: str, sub: str) -> Resolved:
     if idx is not None:
         error = _parse_error(sub, argv[idx])
         if error is not None:
-            msg = (f"codex-lite: {asked} is not installed here and {name} cannot parse this script "
-                   f"({error.strip()}). Nothing was run. Rewrite it in POSIX sh: no [[ ]], arrays, "
-                   "<<<, <(...), {a..b}, ${var//x/y}, function keyword or source.")
-            shown = [sub, "-c", 'printf "%s\\n" "$1" >&2; exit 2', "codex-lite", msg]
-            _told.add((asked, sub))
-            return Resolved(shown, None, asked, sub)  # the output itself explains
+            return _refuse(asked, sub, f"{name} cannot parse this script ({error.strip()})")
         missing = _unsupported(sub, argv[idx])
         if missing:
-            msg = (f"codex-lite: {asked} is not installed here and this script uses what {name} lacks: "
-                   f"{'; '.join(missing)}. Nothing was run. Rewrite it in POSIX sh.")
-            _told.add((asked, sub))
-            shown = [sub, "-c", 'printf "%s\\n" "$1" >&2; exit 2', "codex-lite", msg]
-            return Resolved(shown, None, asked, sub)
-    note = (f"{asked} is not installed; ran with {name} ({sub}) instead: bash-only syntax "
-            "([[ ]], arrays, <<<, <(...), ${var//x/y}) will fail, write POSIX sh.")
+            return _refuse(asked, sub, f"this script uses what {name} lacks: {'; '.join(missing)}")
+    note = (f"{asked} is not installed; ran with {name} ({sub}) instead: write POSIX sh, not bash-only "
+            f"syntax. {lacks_text(sub)}")
     return Resolved(new, _once((asked, sub), note), asked, sub)
+
+
+def _refuse(asked: str, sub: str, why: str) -> Resolved:
+    """A command that prints why the script was not run and exits 2 (not 127, not half-run)."""
+    msg = (f"codex-lite: {asked} is not installed here and {why}. Nothing was run. "
+           f"Rewrite it in POSIX sh. {lacks_text(sub)}")
+    _told.add((asked, sub))  # the message says it all; no separate note
+    return Resolved([sub, "-c", 'printf "%s\\n" "$1" >&2; exit 2', "codex-lite", msg], None, asked, sub)
+
+
+def lacks_text(shell: str) -> str:
+    """One sentence for the model: the bash features this shell does not have (probed)."""
+    have = shell_features(shell)
+    lacks = [_SHORT[f] for f in _FEATURES if f not in have]
+    return "It has no " + ", ".join(lacks + ["<<<", "<(...)"]) + "."
 
 
 def _first_operand(argv: list[str]) -> int:
@@ -282,6 +290,9 @@ _FEATURES = {
     "array": "${arr[i]} arrays (use set -- or several variables)",
     "brace": "{a,b} / {1..3} brace expansion (write the words out, or use seq)",
 }
+_SHORT = {"[[": "[[ ]]", "subst": "${var/x/y}", "substring": "${var:i:n}", "indirect": "${!var}",
+          "casemod": "${var^^}", "array": "arrays", "brace": "{a,b} {1..3}"}
+_SHORT.update({k: k for k in _FEATURES if k not in _SHORT})
 _BUILTINS = ("[[", "source", "declare", "typeset", "shopt", "mapfile", "readarray", "let", "pushd", "popd")
 _PROBE = r"""x=abc; y=x
 ( eval 'test "${x/b/B}" = aBc' ) 2>/dev/null && echo subst
@@ -387,6 +398,6 @@ def script_shell(path: str | None = None) -> Resolved:
     sub = _pick("bash", path)
     if sub is None:
         return Resolved(["bash"], "no POSIX shell found on PATH", "bash", None)
-    note = (f"bash is not installed; `bash -lc` scripts run with {describe_shell(sub)}: "
-            "write POSIX sh (no [[ ]], arrays, <<<, <(...), ${var//x/y})")
+    note = (f"bash is not installed; `bash -lc` scripts run with {describe_shell(sub)}: write POSIX sh. "
+            f"{lacks_text(sub)}")
     return Resolved([sub], note, "bash", sub)
