@@ -227,7 +227,8 @@ class Repl:
         agent = self.session.agent if self.session else None
         if agent is None:
             return ""
-        return f" {agent.model} {agent.reasoning_effort or ''} | {self.approvals.policy} | /help"
+        effort = f" ({agent.reasoning_effort})" if agent.reasoning_effort else ""
+        return f" {agent.model}{effort} | {self.approvals.policy} | /help"
 
     def loop(self, first_prompt: str | None = None) -> int:
         if first_prompt:

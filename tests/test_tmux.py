@@ -1,0 +1,245 @@
+"""The REPL in a real terminal: tmux runs `codex-lite` against the real LiteLLM proxy in front of
+the scripted model; send-keys types, capture-pane reads the screen.
+
+Each test has its own tmux server (a private socket, `tmux -L`), killed at the end together with
+every process the pane started, so nothing outlives the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import cli_env
+from scripted_server import completion
+
+pytestmark = pytest.mark.e2e
+
+TMUX = shutil.which("tmux") or "/usr/bin/tmux"
+WAIT = 30.0
+
+
+class Tmux:
+    """One private tmux server with one pane running a command."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.socket = f"codexlite-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.env, self.cwd = env, cwd
+        self.pane_pids: list[int] = []
+
+    def tmux(self, *args: str) -> str:
+        done = subprocess.run([TMUX, "-L", self.socket, "-f", os.devnull, *args], check=False,
+                              env=self.env, capture_output=True, text=True, timeout=15)
+        if done.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    def start(self, argv: list[str], width: int = 80, height: int = 24) -> None:
+        if self.pane_pids:
+            self.tmux("kill-session", "-t", "main")
+        self.tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height),
+                  "-c", str(self.cwd), *argv)
+        self.tmux("set-option", "-t", "main", "remain-on-exit", "on")
+        self.pane_pids.append(int(self.tmux("display-message", "-p", "-t", "main", "#{pane_pid}")))
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", "main", *keys)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", "main", "-l", text)
+        self.keys("Enter")
+
+    def screen(self, joined: bool = False) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "main", "-S", "-300", *(["-J"] if joined else []))
+
+    def wait_for(self, text: str, timeout: float = WAIT) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen(joined=True)
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not on screen after {timeout}s:\n{screen}")
+            time.sleep(0.1)
+
+    def dead(self) -> tuple[bool, str]:
+        out = self.tmux("display-message", "-p", "-t", "main", "#{pane_dead} #{pane_dead_status}").split()
+        return out[0] == "1", (out[1] if len(out) > 1 else "")
+
+    def wait_dead(self, timeout: float = WAIT) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead, status = self.dead()
+            if dead:
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"codex-lite did not exit:\n{self.screen()}")
+
+    def close(self) -> None:
+        try:
+            self.tmux("kill-server")
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pass
+        for pid in self.pane_pids:
+            _kill_group_and_wait(pid)
+
+
+def _kill_group_and_wait(pid: int) -> None:
+    for sig in (signal.SIGHUP, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.2)
+
+
+def pgroup_alive(pgid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+@pytest.fixture
+def term(litellm_proxy, codex_home, git_repo):
+    """A tmux server whose environment points codex-lite at the proxy, with no LITELLM_* set (so a
+    first run onboards)."""
+    env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home)
+    for name in ("LITELLM_BASE_URL", "LITELLM_API_KEY", "TERM"):
+        env.pop(name, None)
+    env["TERM"] = "xterm-256color"
+    tmux = Tmux(env, git_repo)
+    try:
+        yield tmux
+    finally:
+        tmux.close()
+
+
+CODEX = [sys.executable, "-m", "codex_lite"]
+
+
+def test_onboarding_turn_status_interrupt_quit_and_resume(term, model, litellm_proxy, codex_home, git_repo):
+    pidfile = git_repo / "long.pid"
+    model.set_script([
+        completion("OK"),  # onboarding's test request
+        completion(tool_calls=[("shell", {"command": ["touch", "from_tmux.txt"]}, "call_touch")]),
+        completion("Created from_tmux.txt for you."),
+        completion(tool_calls=[("shell", {"command": ["sh", "-c", f"echo $$ > {pidfile}; sleep 300"]},
+                                "call_long")]),
+        completion("back after the interrupt"),
+    ])
+    term.start([*CODEX, "-c", "retry.wait_seconds=0"])
+
+    # onboarding: URL (pre-filled default replaced), hidden key, model, effort, test request
+    term.wait_for("Welcome to codex-lite")
+    term.wait_for("LiteLLM base URL")
+    term.keys("C-u")
+    term.type(litellm_proxy.url)
+    term.wait_for("API key>")
+    term.type(litellm_proxy.master_key)
+    screen = term.wait_for("on the proxy")
+    assert litellm_proxy.master_key not in screen  # hidden input
+    term.keys("Enter")  # the default (only) model
+    term.wait_for("Reasoning effort:")
+    term.type("low")
+    term.wait_for("answered in")
+    term.wait_for("/help for commands")
+    config = (codex_home / "config.toml").read_text()
+    assert 'model = "scripted"' in config and 'model_reasoning_effort = "low"' in config
+
+    # one turn with a command approval
+    term.type("create from_tmux.txt")
+    term.wait_for("Allow this command?")
+    term.type("y")
+    screen = term.wait_for("Created from_tmux.txt for you.")
+    assert (git_repo / "from_tmux.txt").exists()
+    assert "exit 0" in screen and "tool_calls" not in screen
+
+    # /status
+    term.type("/status")
+    screen = term.wait_for("telemetry")
+    assert "reasoning  low" in screen and "approvals  on-request" in screen
+    assert "MB RSS" in screen
+
+    # Ctrl-C during a long command: back at the prompt, the command's process group is gone
+    term.type("run the long thing")
+    term.wait_for("Allow this command?")
+    term.type("y")
+    deadline = time.monotonic() + WAIT
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline, term.screen()
+        time.sleep(0.1)
+    pgid = int(pidfile.read_text())
+    assert pgroup_alive(pgid)
+    term.keys("C-c")
+    term.wait_for("interrupted")
+    deadline = time.monotonic() + 10
+    while pgroup_alive(pgid):
+        assert time.monotonic() < deadline, f"process group {pgid} still alive"
+        time.sleep(0.1)
+    term.type("are you there?")
+    term.wait_for("back after the interrupt")
+    last = model.chat_requests()[-1]["messages"]
+    assert any(m.get("tool_call_id") == "call_long" for m in last)
+
+    term.type("/quit")
+    assert term.wait_dead() == "0"
+
+    # resume --last shows the earlier turn and continues with its history
+    model.set_script([completion("resumed answer")])
+    term.start([*CODEX, "resume", "--last"])
+    screen = term.wait_for("resumed session")
+    term.wait_for("Created from_tmux.txt for you.")
+    assert "create from_tmux.txt" in term.screen(joined=True)
+    term.type("and now?")
+    term.wait_for("resumed answer")
+    msgs = model.chat_requests()[-1]["messages"]
+    assert any(m.get("content") == "create from_tmux.txt" for m in msgs)
+    term.type("/exit")
+    assert term.wait_dead() == "0"
+
+
+def test_forty_columns(term, model, litellm_proxy, codex_home, git_repo):
+    """A phone screen: nothing we print relies on the terminal wrapping it."""
+    (codex_home / "config.toml").write_text(
+        f'model = "scripted"\napproval_policy = "untrusted"\n\n[model_providers.litellm]\n'
+        f'base_url = "{litellm_proxy.url}"\napi_key = "{litellm_proxy.master_key}"\n')
+    long_text = ("A fairly long answer that certainly needs wrapping on a narrow phone screen, with "
+                 "a list:\n- first item of the list that is also quite long indeed\n- second")
+    model.set_script([
+        completion(tool_calls=[("shell", {"command": ["sh", "-c", "seq 1 50; echo done > forty.txt"]})]),
+        completion(long_text),
+    ])
+    term.start([*CODEX, "-c", "retry.wait_seconds=0"], width=40, height=24)
+    term.wait_for("/help for commands")
+    term.type("go")
+    term.wait_for("Allow this command?")
+    term.type("y")
+    term.wait_for("second")
+    term.type("/status")
+    term.wait_for("telemetry")
+    screen = term.screen(joined=True)
+    too_wide = [line for line in screen.splitlines() if len(line.rstrip()) > 40]
+    assert not too_wide, "\n".join(too_wide) + "\n---\n" + screen
+    assert "more lines" in screen  # the 50 lines of seq were cut to a head and tail
+    assert (git_repo / "forty.txt").exists()
+    term.keys("C-d")
+    assert term.wait_dead() == "0"
+    sessions = list((codex_home / "sessions").rglob("*.jsonl"))
+    assert len(sessions) == 1
+    kinds = [json.loads(line)["event"] for line in sessions[0].read_text().splitlines()]
+    assert "command_started" in kinds and "turn_completed" in kinds
