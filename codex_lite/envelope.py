@@ -707,7 +707,7 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
         return RecoveredCall(call_id, "", None, "the tool call has no tool name; "
                              "resend it with a recipient such as to=functions.shell")
     if canon == APPLY_PATCH and _raw_patch(text) is not None:
-        return RecoveredCall(call_id, canon, {"input": _raw_patch(text)})
+        return _normalize_patch(call_id, {"input": _raw_patch(text)}, notes)
     try:
         args = parse_arguments(text, notes)
     except ArgumentsError as exc:
@@ -729,7 +729,7 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
     if canon == SHELL:
         return _normalize_shell(call_id, args, notes)
     if canon == APPLY_PATCH:
-        return _normalize_patch(call_id, args)
+        return _normalize_patch(call_id, args, notes)
     if canon == UPDATE_PLAN:
         return _normalize_plan(call_id, args)
     return RecoveredCall(call_id, canon, args)
@@ -768,7 +768,7 @@ def _normalize_shell(call_id: str, args: dict, notes: list[str]) -> RecoveredCal
     if isinstance(patch, str) and patch.lstrip().startswith(_PATCH_START) and \
             "command" not in args and "cmd" not in args:
         notes.append("a patch sent to shell was routed to apply_patch")
-        return RecoveredCall(call_id, APPLY_PATCH, {"input": patch})
+        return _normalize_patch(call_id, {"input": patch}, notes)
     if "command" not in args:
         for alias in ("cmd", "commands", "argv", "script"):
             if alias in args:
@@ -786,7 +786,9 @@ def _normalize_shell(call_id: str, args: dict, notes: list[str]) -> RecoveredCal
         routed = _argv_patch(command)
         if routed is not None:
             notes.append("a patch passed as a shell argv was routed to apply_patch")
-            return RecoveredCall(call_id, APPLY_PATCH, {"input": routed})
+            return _normalize_patch(call_id, {"input": routed}, notes)
+    elif len(command) == 2 and command[0] in ("apply_patch", "applypatch"):
+        command[1] = _unescape_patch(command[1], notes)  # the shell tool applies it in workdir
     return RecoveredCall(call_id, SHELL, args)
 
 
@@ -874,7 +876,7 @@ def _to_ms(key: str, value: Any) -> int | None:
     return round(value * factor)
 
 
-def _normalize_patch(call_id: str, args: dict) -> RecoveredCall:
+def _normalize_patch(call_id: str, args: dict, notes: list[str]) -> RecoveredCall:
     args = dict(args)
     if "input" not in args:
         for alias in ("patch", "content", "diff", "text"):
@@ -885,7 +887,17 @@ def _normalize_patch(call_id: str, args: dict) -> RecoveredCall:
         return RecoveredCall(call_id, APPLY_PATCH, None,
                              'apply_patch: missing "input"; send {"input": "*** Begin Patch\\n...'
                              '\\n*** End Patch"}')
+    args["input"] = _unescape_patch(args["input"], notes)
     return RecoveredCall(call_id, APPLY_PATCH, args)
+
+
+def _unescape_patch(patch: str, notes: list[str]) -> str:
+    """A patch is many lines; one written with `\\n` escapes and no newline at all was escaped
+    once too often (`"*** Begin Patch\\\\n*** Update File: ..."` in the JSON)."""
+    if "\n" in patch or "\\n" not in patch or not patch.lstrip().startswith(_PATCH_START):
+        return patch
+    notes.append("the patch had escaped newlines (\\n) instead of line breaks; unescaped")
+    return patch.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\\t", "\t")
 
 
 def _normalize_plan(call_id: str, args: dict) -> RecoveredCall:

@@ -374,3 +374,15 @@ def test_structured_call_without_arguments():
 def test_error_calls_are_listed_in_diagnostics():
     got = recover('<|channel|>commentary to=functions.shell<|message|>{"command": [<|call|>')
     assert got.calls[0].error and any(got.calls[0].error in d for d in got.diagnostics)
+
+
+def test_patch_with_escaped_newlines_is_unescaped():
+    escaped = PATCH.replace("\n", "\\n")
+    assert args_of("apply_patch", {"input": escaped}) == ("apply_patch", {"input": PATCH})
+    assert args_of("shell", {"command": ["apply_patch", escaped], "workdir": "w"}) == \
+        ("shell", {"command": ["apply_patch", PATCH], "workdir": "w"})
+
+
+def test_patch_with_real_newlines_keeps_its_backslashes():
+    patch = '*** Begin Patch\n*** Add File: a.c\n+printf("a\\n");\n*** End Patch'
+    assert args_of("apply_patch", {"input": patch}) == ("apply_patch", {"input": patch})
