@@ -101,9 +101,9 @@ def test_events(root: Path):
     assert (event.call_id, event.status, event.changes) == ("call_1", "completed",
                                                             [{"path": "a.txt", "kind": "update"}])
     assert event.diff == result.diff()
-    failed = failed_event(PATCH, "boom", "call_2")
+    failed = failed_event(PATCH, "call_2")
     assert (failed.status, failed.changes) == ("failed", [{"path": "a.txt", "kind": "update"}])
-    assert failed_event("garbage", "boom").changes == []
+    assert failed_event("garbage").changes == []
 
 
 def test_result_dataclass_defaults():

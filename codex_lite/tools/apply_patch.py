@@ -4,7 +4,7 @@
     patch_from_argv(argv) -> tuple[str, str | None] | None
     looks_like_bare_patch(argv) -> bool          (the shell tool then answers BARE_PATCH_HINT)
     patch_from_arguments(arguments) -> str | None  (the function tool's {"input": PATCH}, leniently)
-    PatchResult.to_event(call_id) / failed_event(text, message, call_id) -> events.FileChange
+    PatchResult.to_event(call_id) / failed_event(text, call_id) -> events.FileChange
     MAX_FILE_BYTES    size cap (2 MiB) for files read or written; defined and documented in
                       patch_fs, whose value is the one used (change it there, e.g. in tests)
 
@@ -80,7 +80,7 @@ class PatchError(Exception):
 
 @dataclass
 class PatchChange:
-    path: str            # relative to root, as written in the patch (the destination for a move)
+    path: str            # as written in the patch, relative to cwd or root (a move's destination)
     kind: str            # "add" | "delete" | "update"
     move_from: str | None = None
     diff: str = ""       # unified diff of this file, for the REPL's diff view
@@ -112,9 +112,9 @@ class PatchResult:
                           diff=self.diff())
 
 
-def failed_event(text: str, message: str, call_id: str = "") -> Any:
+def failed_event(text: str, call_id: str = "") -> Any:
     """A failed `events.FileChange` for a patch that was refused, naming the files it tried to
-    touch when the patch parses at all. `message` is not stored: it goes to the model."""
+    touch when the patch parses at all (the PatchError message itself goes to the model)."""
     from codex_lite.events import FileChange
 
     try:

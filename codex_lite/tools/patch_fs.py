@@ -180,7 +180,10 @@ def recover(root: str) -> bool:
     for record in records:
         if record[0] == "R" and len(record) == 3 and os.path.exists(record[1]):
             if complete:
-                os.replace(record[1], record[2])
+                try:
+                    os.replace(record[1], record[2])
+                except OSError:  # best effort: the temporary file stays for a human to see
+                    pass
             else:
                 _silent_unlink(record[1])
         elif record[0] == "D" and len(record) == 2 and complete and os.path.lexists(record[1]):
