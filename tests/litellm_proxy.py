@@ -53,6 +53,25 @@ DROP_ENV = ("DATABASE_URL", "DIRECT_URL", "STORE_MODEL_IN_DB", "LITELLM_MASTER_K
             "ALL_PROXY", "all_proxy")
 
 
+def _prctl():
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl() if sys.platform == "linux" else None  # resolved here: the child only calls it
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the parent dies (Linux), so a killed test run
+    (SIGKILL, a CI timeout) cannot leave a proxy behind in its own session. No imports or locks here
+    (the parent has threads): one C call."""
+    _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
@@ -206,7 +225,8 @@ class LiteLLMProxy:
         self._launches += 1
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(cmd, cwd=self.workdir, env=self.env(), stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent if _PRCTL else None)  # noqa: PLW1509
         return self
 
     def start(self, ready_timeout: float = 90) -> LiteLLMProxy:
