@@ -18,7 +18,8 @@ stops mid-task because the call it needed was never seen.
   leaked calls follow with a synthetic id (`call_` + random hex) and `recovered=True`. A leaked call
   identical to a structured one (servers that send both) or repeated across fields is dropped once.
 - A call that cannot be understood keeps its name and gets `error` set, written for the model to act
-  on; the agent answers with that error instead of running it. Nothing is silently dropped: whatever
+  on; the agent answers with that error instead of running it (a call whose name was lost is named
+  `unnamed_tool`, since the history sent back needs a name). Nothing is silently dropped: whatever
   was repaired or discarded is listed in `diagnostics`.
 
 Normalisation (the same for structured and leaked calls):
@@ -83,6 +84,7 @@ _CONTENT_TYPES = ("json", "code")
 _NAME_LIMIT = 200  # longest tool name we read; keeps every header operation bounded
 
 SHELL, APPLY_PATCH, UPDATE_PLAN = "shell", "apply_patch", "update_plan"
+UNNAMED = "unnamed_tool"  # the name of an error call whose tool name was lost
 _ALIASES = {
     "shell": SHELL, "exec": SHELL, "shell_command": SHELL, "bash": SHELL, "container.exec": SHELL,
     "container_exec": SHELL, "exec_command": SHELL, "local_shell": SHELL, "run_shell": SHELL,
@@ -703,8 +705,8 @@ def normalize_call(call_id: str, name: str, arguments_text: str | None) -> Recov
 
 def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> RecoveredCall:
     canon = clean_name(name or "")
-    if not canon:
-        return RecoveredCall(call_id, "", None, "the tool call has no tool name; "
+    if not canon:  # a placeholder name: the history sent back to the server needs one
+        return RecoveredCall(call_id, UNNAMED, None, "the tool call has no tool name; "
                              "resend it with a recipient such as to=functions.shell")
     if canon == APPLY_PATCH and _raw_patch(text) is not None:
         return _normalize_patch(call_id, {"input": _raw_patch(text)}, notes)

@@ -37,7 +37,7 @@ def test_never_raises_and_never_shows_tokens(content, reasoning, calls):
     assert no_special_token(got.text) and no_special_token(got.reasoning)
     for call in got.calls:
         assert (call.arguments is None) == (call.error is not None)
-        assert call.call_id
+        assert call.call_id and call.name and no_special_token(call.name)
     for given_call, call in zip(calls, got.calls):  # structured calls first, ids kept
         assert not call.recovered
         if given_call[0]:
