@@ -379,6 +379,8 @@ BODY = "*** Begin Patch\n*** Add File: x\n+x\n*** End Patch"
     (["bash", "-lc", f"cd 'my dir' && apply_patch <<'EOF'\n{BODY}\nEOF"], (BODY + "\n", "my dir")),
     (["bash", "-lc", f'cd "/abs/path"&&apply_patch <<EOF\n{BODY}\nEOF'], (BODY + "\n", "/abs/path")),
     (["bash", "-lc", f"  apply_patch '{BODY}'"], (BODY, None)),
+    (["bash", "-lc", "apply_patch <<'EOF'\n*** Begin Patch\n@@\n EOF\n*** End Patch\nEOF\r\n"],
+     ("*** Begin Patch\n@@\n EOF\n*** End Patch\n", None)),
 ])
 def test_patch_from_argv_recognises(argv, expected):
     assert patch_from_argv(argv) == expected

@@ -89,7 +89,7 @@ def _patch_from_script(script: str) -> tuple[str, str | None] | None:
     first, _, body = rest.partition("\n")
     delim = heredoc_delimiter(first)
     if delim is not None:
-        patch = _heredoc_body(body, delim)
+        patch = _heredoc_body(body, delim, strip_tabs="<<-" in first)
     else:
         patch = _quoted_argument(rest)
     return None if patch is None else (patch, workdir)
@@ -119,12 +119,14 @@ def _strip_cd(script: str) -> tuple[str, str | None]:
     return script, None
 
 
-def _heredoc_body(body: str, delim: str) -> str | None:
-    """The heredoc's text up to the line holding only `delim`; None if there is no such line or
-    other commands follow it (then the script does more than apply a patch, so it is not ours)."""
+def _heredoc_body(body: str, delim: str, strip_tabs: bool) -> str | None:
+    """The heredoc's text up to the line that is exactly `delim` (as the shell reads it: leading
+    tabs removed for `<<-`; trailing whitespace forgiven), so that a patch's context line " EOF"
+    does not end it. None if there is no such line or other commands follow it (then the script
+    does more than apply a patch, so it is not ours to intercept)."""
     lines = body.split("\n")
     for n, line in enumerate(lines):
-        if line.strip() == delim:
+        if (line.lstrip("\t") if strip_tabs else line).rstrip() == delim:
             if any(extra.strip() for extra in lines[n + 1:]):
                 return None
             return "\n".join(lines[:n]) + "\n"
