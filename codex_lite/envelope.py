@@ -487,7 +487,8 @@ def _channel_word(text: str) -> str:
 
 
 def _glued_channel(w: str) -> str:
-    """`commentaryjson` or `final<junk>`: a channel word with residue glued on."""
+    """`commentaryjson`, `final<junk>`, `––commentary`: a channel word with residue glued on."""
+    w = w.lstrip("-\u2013\u2014_*.:'\"`")
     for c in _CHANNELS:
         if w.startswith(c):
             return c
