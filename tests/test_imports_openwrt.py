@@ -24,10 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import make_git_repo
 from scripted_server import completion
-from test_packaging import build_packages_once
+from test_packaging import build_packages_once, pkgbuild  # pkgbuild: packaging/ is put on sys.path there
 from test_packaging_install import base_python, device_env, make_clean_python, run_capped, unpack_ipk
-
-import pkgbuild
 
 REPO = Path(__file__).resolve().parent.parent
 
