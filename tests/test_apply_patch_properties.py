@@ -6,19 +6,21 @@
    with LF or CRLF endings and with or without a final newline.
 2. A patch with one bad operation, anywhere among good ones, leaves the tree byte-identical.
 3. Any text at all either applies or raises PatchError; it never crashes and never half-applies.
+4. The diff of an update is a correct unified diff; a heredoc is read exactly as bash reads it.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from codex_lite.tools.apply_patch import PatchError, apply_patch
+from codex_lite.tools.apply_patch import PatchError, apply_patch, patch_from_argv
 
 # APPLY_PATCH_EXAMPLES=5000 for a deeper run than the default.
 SETTINGS = settings(max_examples=int(os.environ.get("APPLY_PATCH_EXAMPLES", "300")), deadline=None,
@@ -293,3 +295,26 @@ def test_any_text_applies_or_raises_patch_error(pieces, wrap):
             assert snapshot(root) == before
         assert sorted(os.listdir(tmp)) == ["root"]
         assert not any(".apply_patch.tmp" in name for name in snapshot(root))
+
+
+BODY_LINE = st.text(st.sampled_from(list("ab $`\\'\"\t!-+ *@EOF")), max_size=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(BODY_LINE, max_size=8), st.sampled_from(["'EOF'", '"EOF"', "'PATCH'"]),
+       st.sampled_from(["", "cd sub && "]))
+def test_heredoc_extraction_matches_bash(lines, delimiter, cd):
+    """What patch_from_argv takes out of `bash -lc "apply_patch <<'EOF' ..."` is exactly what bash
+    would feed to apply_patch on stdin (quoted delimiters: no expansion). One leniency of ours is
+    left out: a delimiter line with trailing whitespace (or a CR) also ends our heredoc."""
+    word = delimiter.strip("'\"")
+    assume(all(line.rstrip() != word for line in lines))
+    body = "\n".join(lines) + "\n" if lines else ""
+    script = f"{cd}apply_patch <<{delimiter}\n{body}{word}\n"
+    found = patch_from_argv(["bash", "-lc", script])
+    assert found is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "sub").mkdir()
+        fed = subprocess.run(["bash", "-c", "apply_patch() { cat; }\n" + script], cwd=tmp,
+                             capture_output=True, check=True).stdout.decode()
+    assert found == (fed, "sub" if cd else None)

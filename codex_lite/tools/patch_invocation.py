@@ -129,7 +129,7 @@ def _heredoc_body(body: str, delim: str, strip_tabs: bool) -> str | None:
         if (line.lstrip("\t") if strip_tabs else line).rstrip() == delim:
             if any(extra.strip() for extra in lines[n + 1:]):
                 return None
-            return "\n".join(lines[:n]) + "\n"
+            return "".join(line + "\n" for line in lines[:n])
     return None
 
 
