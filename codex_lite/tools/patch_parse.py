@@ -12,9 +12,10 @@ The grammar (Codex's `tool_apply_patch.lark`, which the models were trained on):
 Models do not always write it exactly, so, like Codex, we accept: whitespace around marker and header
 lines, a heredoc wrapper (`<<'EOF'` ... `EOF`, also with a leading `apply_patch`), an omitted first
 `@@`, and empty lines inside a chunk taken as empty context lines. Beyond Codex we also accept a
-unified-diff style `@@ -1,3 +1,4 @@` header (its numbers are ignored) and blank lines between
-operations, and we drop trailing empty lines of a chunk (they only narrow matching and are usually
-the blank line a model leaves before the next header).
+Markdown code fence around the patch, a unified-diff style `@@ -1,3 +1,4 @@` header (its numbers
+are ignored), blank lines between operations and inside an Add File, and we drop trailing empty
+lines of a chunk (they only narrow matching and are usually the blank line a model leaves before
+the next header). A line that reads as an operation header ends a chunk even when indented.
 
 Errors are `PatchSyntaxError` with the 1-based line number of the patch, so the model can fix it.
 """
@@ -104,6 +105,9 @@ def _patch_body(text: str) -> list[_Line]:
             lines, offset = lines[1:], offset + 1
         while lines and not lines[-1].strip():
             lines = lines[:-1]
+    if len(lines) >= 2 and lines[0].strip().startswith("```") and lines[-1].strip() == "```":
+        lines = lines[1:-1]  # a Markdown code fence around the patch
+        offset += 1
     if not lines or lines[0].strip() != BEGIN:
         raise PatchSyntaxError("the first line of the patch must be '*** Begin Patch'")
     if len(lines) < 2 or lines[-1].strip() != END:
