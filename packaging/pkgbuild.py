@@ -332,7 +332,7 @@ def build_deb(out_dir: Path, work: Path, wheels: list[Path], prefix: str = TERMU
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=["ipk", "deb", "tree", "debscripts"],
+    parser.add_argument("kind", choices=["ipk", "deb", "tree", "debscripts", "version"],
                         help="tree: stage <root><prefix>/{bin,lib} only (the SDK and termux/build.sh use "
                              "it); debscripts: write Termux's postinst and prerm into --out")
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="dist folder, or the root for tree")
@@ -341,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default=None, help="tree/deb/debscripts: install prefix")
     parser.add_argument("--flavour", choices=["openwrt", "termux"], default="openwrt", help="tree: launcher kind")
     args = parser.parse_args(argv)
+    if args.kind == "version":
+        print(version())
+        return 0
     if args.kind == "debscripts":
         args.out.mkdir(parents=True, exist_ok=True)
         write_debscripts(args.out, args.prefix or TERMUX_PREFIX)

@@ -340,3 +340,19 @@ def test_makefile_version_comes_from_the_package():
     assert "PKG_VERSION:=$(shell sed" in makefile and "codex_lite/__init__.py" in makefile
     assert "include $(TOPDIR)/feeds/packages/lang/python/python3-package.mk" in makefile
     assert "$(eval $(call Py3Package,codex-lite))" in makefile
+
+
+def test_release_script(tmp_path):
+    """scripts/release: the four artifacts named by the version, and sums that check."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    result = subprocess.run(["bash", str(REPO / "scripts" / "release"), str(tmp_path / "out")], env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ver = pkgbuild.version()
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted(["SHA256SUMS", f"codex-lite_{ver}_all.ipk", f"codex-lite_{ver}_all.deb",
+                            f"codex_lite-{ver}.tar.gz", f"codex_lite-{ver}-py3-none-any.whl"])
+    check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path / "out", capture_output=True,
+                           text=True, check=False)
+    assert check.returncode == 0 and check.stdout.count(": OK") == 4, check.stdout
+    read_ipk(tmp_path / "out" / f"codex-lite_{ver}_all.ipk")
