@@ -9,11 +9,12 @@ openai-harmony is a compiled test-only dependency (the `test` extra); routers ne
 from __future__ import annotations
 
 import json
+import re
 
 import openai_harmony as oh
 import pytest
 from conftest_harmony import harmony_encoding  # noqa: F401  (session fixture)
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from codex_lite.envelope import SPECIAL_TOKENS, recover
@@ -69,6 +70,14 @@ def strip_tokens(text: str) -> str:
     return text
 
 
+def channel_first(text: str) -> str:
+    """Move each recipient from the role part to the channel part: the renderer writes
+    `<|start|>assistant to=X<|channel|>commentary`, the model itself generates
+    `<|start|>assistant<|channel|>commentary to=X` (both are valid harmony)."""
+    return re.sub(r"(^|<\|start\|>assistant) to=([^<\s]+)<\|channel\|>(\w+)",
+                  r"\1<|channel|>\3 to=\2", text)
+
+
 CONVERSATIONS = {
     "answer": [assistant("Thinking about it.", "analysis"), assistant("The answer is 4.", "final")],
     "call": [assistant("Need to list files.", "analysis"),
@@ -89,6 +98,16 @@ CONVERSATIONS = {
 def test_raw_render_matches_reference(harmony_encoding, name):  # noqa: F811
     text, tokens = completion(harmony_encoding, CONVERSATIONS[name])
     assert ours(recover(text)) == reference(harmony_encoding, tokens)
+
+
+@pytest.mark.parametrize("name", sorted(CONVERSATIONS))
+def test_channel_first_recipients_match_reference(harmony_encoding, name):  # noqa: F811
+    text, _ = completion(harmony_encoding, CONVERSATIONS[name])
+    moved = channel_first(text)
+    tokens = harmony_encoding.encode(moved, allowed_special="all")
+    assert ours(recover(moved)) == reference(harmony_encoding, tokens)
+    if "to=" in text:
+        assert moved != text
 
 
 @pytest.mark.parametrize("name", sorted(CONVERSATIONS))
@@ -150,3 +169,22 @@ def test_generated_conversations_match_reference(harmony_encoding, messages):  #
     want = reference(harmony_encoding, tokens)
     assert ours(recover(text)) == want
     assert ours(recover("", [text])) == want
+    moved = channel_first(text)
+    assert ours(recover(moved)) == \
+        reference(harmony_encoding, harmony_encoding.encode(moved, allowed_special="all"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages=st.lists(MESSAGE, min_size=1, max_size=6))
+def test_generated_conversations_with_stripped_tokens(harmony_encoding, messages):  # noqa: F811
+    """Tokens stripped to bare words. One shape is ambiguous by nature and left out: a lone first
+    message `final` + text that does not start like a sentence (`finally` is a word, not a header);
+    likewise `analysis`/`commentary` followed by prose punctuation."""
+    text, tokens = completion(harmony_encoding, messages)
+    stripped = strip_tokens(text)
+    first = "".join(c.text for c in messages[0].content)
+    if messages[0].channel == "final" and not messages[0].recipient:
+        assume(first[:1].isupper() or first[:1].isdigit())
+    if messages[0].channel in ("analysis", "commentary") and not messages[0].recipient:
+        assume(first[:1] not in ":,;." and not first[:1].isspace())
+    assert ours(recover(stripped)) == reference(harmony_encoding, tokens)
