@@ -30,14 +30,26 @@ class Answer:
         return not self.calls and bool(self.text.strip())
 
 
-def reasoning_fields(choice: dict[str, Any], message: dict[str, Any]) -> list[str | None]:
-    """Every place a server may have put reasoning (DESIGN.md section 2), in a stable order."""
-    texts: list[str | None] = [message.get("reasoning_content"), message.get("reasoning"),
-                               choice.get("reasoning_content")]
-    blocks = message.get("thinking_blocks")
-    if isinstance(blocks, list):
-        texts += [b.get("thinking") for b in blocks if isinstance(b, dict)]
-    return [t if isinstance(t, str) else None for t in texts]
+def reasoning_fields(choice: dict[str, Any], message: dict[str, Any]) -> list[str]:
+    """Every place a server may have put reasoning (DESIGN.md section 2), in a stable order, each
+    text once. LiteLLM moves fields into `provider_specific_fields` and copies `reasoning` into
+    `reasoning_content`, so the same text can arrive twice."""
+    texts: list[Any] = []
+    for holder in (message, _dict(message.get("provider_specific_fields")), choice,
+                   _dict(choice.get("provider_specific_fields"))):
+        texts += [holder.get("reasoning_content"), holder.get("reasoning")]
+        blocks = holder.get("thinking_blocks")
+        if isinstance(blocks, list):
+            texts += [b.get("thinking") for b in blocks if isinstance(b, dict)]
+    unique: list[str] = []
+    for text in texts:
+        if isinstance(text, str) and text.strip() and text not in unique:
+            unique.append(text)
+    return unique
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def structured_calls(message: dict[str, Any]) -> list[tuple[str, str, str | None]]:

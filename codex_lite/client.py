@@ -132,6 +132,9 @@ class Client:
                              _retry_after(wait))
         if resp.status >= 400:
             hint = " (check the API key)" if resp.status in (401, 403) else ""
+            if resp.status == 400 and b"No connected db" in resp.data:
+                hint = (" (the proxy accepts only its master key, since it has no key database: "
+                        "check the API key)")
             raise ModelError(f"{url} answered {resp.status}{hint}: {_server_message(resp.data)}",
                              resp.status)
         try:

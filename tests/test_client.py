@@ -145,3 +145,10 @@ def test_litellm_shapes_of_429_and_html_500(server):
     message = str(err.value)
     assert "an HTML error page (500 Internal Server Error)" in message
     assert "<" not in message and "model group 'scripted' failed" in message
+
+
+def test_litellm_without_key_database_rejects_other_keys_with_a_hint(server):
+    server.set_script([error(400, "No connected db.", "no_db_connection")])
+    client, _ = client_for(server)
+    with pytest.raises(ModelError, match="accepts only its master key.*check the API key"):
+        client.chat("scripted", [])
