@@ -25,7 +25,7 @@ import pytest
 from conftest import make_git_repo
 from scripted_server import completion
 from test_packaging import build_packages_once, pkgbuild  # pkgbuild: packaging/ is put on sys.path there
-from test_packaging_install import base_python, device_env, make_clean_python, run_capped, unpack_ipk
+from test_packaging_install import ASH, base_python, device_env, make_clean_python, run_capped, unpack_ipk
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -156,7 +156,7 @@ def repl_modules(installed, model, tmp: Path, block: set[str]) -> set[str]:
     pid, fd = pty.fork()
     if pid == 0:  # child: become the installed launcher
         os.chdir(repo)
-        os.execve("/bin/sh", ["sh", str(installed["launcher"])], env)
+        os.execve(ASH[0], ["busybox", *ASH[1:], str(installed["launcher"])], env)
     try:
         screen = _drive(fd, [(b"", b"ping\r"), (b"pong from the model", b"/quit\r")])
         status = _wait(pid, 30)

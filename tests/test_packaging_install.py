@@ -29,6 +29,9 @@ from test_packaging import TERMUX_PREFIX, build_packages_once, dpkg, make_stub_d
 ROUTER_BYTES = 128 * 1024 * 1024
 MAX_RSS_BYTES = 64 * 1024 * 1024  # half the router: exec must leave room for the commands it runs
 RUN_TIMEOUT = 60.0
+# OpenWrt's shell is BusyBox ash: the .ipk's launcher and scripts run under it. Termux has dash.
+ASH = [shutil.which("busybox") or "/bin/busybox", "sh"]
+DASH = ["sh"]
 
 
 # --------------------------------------------------------------------------- interpreters
@@ -121,9 +124,10 @@ def device_env(python: Path, home: Path, base_url: str, extra: dict[str, str] | 
     return env
 
 
-def run_capped(launcher: Path, args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str, str, int]:
-    """(exit code, stdout, stderr, peak RSS bytes) of `sh LAUNCHER ARGS` under a 128 MB cap."""
-    cmd = ["prlimit", f"--as={ROUTER_BYTES}", "--", "sh", str(launcher), *args]
+def run_capped(launcher: Path, args: list[str], cwd: Path, env: dict[str, str],
+               shell: list[str] = ASH) -> tuple[int, str, str, int]:
+    """(exit code, stdout, stderr, peak RSS bytes) of `SHELL LAUNCHER ARGS` under a 128 MB cap."""
+    cmd = ["prlimit", f"--as={ROUTER_BYTES}", "--", *shell, str(launcher), *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True)
@@ -147,12 +151,12 @@ def _wait4(pid: int, timeout: float):
         time.sleep(0.02)
 
 
-def one_exec_turn(launcher: Path, python: Path, model, tmp: Path) -> list[dict]:
+def one_exec_turn(launcher: Path, python: Path, model, tmp: Path, shell: list[str] = ASH) -> list[dict]:
     """`codex-lite exec --json` that runs `ls` and answers: the JSONL events, checked."""
     repo = make_git_repo(tmp / "repo")
     model.set_script([completion(tool_calls=[("shell", {"command": ["ls"]})]), completion("done")])
     code, out, err, rss = run_capped(launcher, ["exec", "--json", "list the files"], repo,
-                                     device_env(python, tmp, model.base_url))
+                                     device_env(python, tmp, model.base_url), shell)
     assert code == 0, f"exit {code}\n{out[-3000:]}\n{err[-3000:]}"
     events = [json.loads(line) for line in out.splitlines() if line.strip()]
     items = [e["item"] for e in events if e.get("type") == "item.completed"]
@@ -164,8 +168,9 @@ def one_exec_turn(launcher: Path, python: Path, model, tmp: Path) -> list[dict]:
     return events
 
 
-def check_version(launcher: Path, python: Path, tmp: Path) -> None:
-    code, out, err, _ = run_capped(launcher, ["--version"], tmp, device_env(python, tmp, "http://127.0.0.1:9"))
+def check_version(launcher: Path, python: Path, tmp: Path, shell: list[str] = ASH) -> None:
+    code, out, err, _ = run_capped(launcher, ["--version"], tmp, device_env(python, tmp, "http://127.0.0.1:9"),
+                                   shell)
     assert (code, out.strip()) == (0, f"codex-lite {read_version()}"), err
 
 
@@ -179,13 +184,18 @@ def read_version() -> str:
 
 
 def test_ipk_runs_on_every_python(packages, pythons, model, tmp_path):
-    """The unpacked .ipk with each interpreter: 3.10 .. 3.14 as found, psutil present."""
+    """The unpacked .ipk with each interpreter: 3.10 .. 3.14 as found, psutil present. Each one
+    also compiles every installed file, so syntax newer than it fails even where nothing imports it."""
     launcher = unpack_ipk(packages["ipk"], tmp_path / "root")
+    lib = tmp_path / "root" / "usr" / "lib" / "codex-lite"
     for name, python in pythons.items():
         if name == "base-nopsutil":
             continue
         work = tmp_path / name
         work.mkdir()
+        compiled = subprocess.run([str(python), "-m", "compileall", "-q", str(lib)], capture_output=True,
+                                  text=True, timeout=300, check=False)
+        assert compiled.returncode == 0, f"{name}: {compiled.stdout[-3000:]}"
         check_version(launcher, python, work)
         one_exec_turn(launcher, python, model, work)
     assert not list((tmp_path / "root").rglob("python3.1*")), "a minor version crept into the tree"
@@ -212,7 +222,7 @@ def test_ipk_postinst_compiles_then_prerm_cleans(packages, pythons, model, tmp_p
     python = pythons["base-nopsutil"]
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "PKG_ROOT": str(root)}
     for _ in range(2):
-        result = subprocess.run(["sh", str(scripts / "postinst"), "configure"], check=False, env=env,
+        result = subprocess.run([*ASH, str(scripts / "postinst"), "configure"], check=False, env=env,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
     lib = root / "usr" / "lib" / "codex-lite"
@@ -220,7 +230,7 @@ def test_ipk_postinst_compiles_then_prerm_cleans(packages, pythons, model, tmp_p
     assert (lib / "codex_lite" / "cli.pyc").is_file() and (lib / "vendor" / "urllib3" / "__init__.pyc").is_file()
     one_exec_turn(launcher, python, model, tmp_path)
     assert not list(lib.rglob("__pycache__")), "sourceless: nothing new is written at run time"
-    assert subprocess.run(["sh", str(scripts / "prerm"), "remove"], check=False, env=env, timeout=60).returncode == 0
+    assert subprocess.run([*ASH, str(scripts / "prerm"), "remove"], check=False, env=env, timeout=60).returncode == 0
     assert not lib.exists()
 
 
@@ -229,8 +239,8 @@ def test_deb_installed_by_dpkg_runs(packages, pythons, model, tmp_path, variant)
     """Termux: dpkg --root install, then the installed launcher with a clean python3."""
     launcher = install_deb(packages["deb"], tmp_path / "root")
     python = pythons[variant]
-    check_version(launcher, python, tmp_path)
-    one_exec_turn(launcher, python, model, tmp_path)
+    check_version(launcher, python, tmp_path, DASH)
+    one_exec_turn(launcher, python, model, tmp_path, DASH)
 
 
 def test_launcher_ignores_the_workspace_and_user_site(packages, pythons, model, tmp_path):
