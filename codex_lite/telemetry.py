@@ -114,10 +114,18 @@ def _warn(text: str) -> None:
         pass
 
 
+_NAME_CACHE: dict[str, bool] = {}
+
+
 def _secret_name(name: str) -> bool:
     """`Authorization`, `api_key`, `x-api-key`, `access_token`, ... but not `input_tokens` (a count)."""
-    low = name.lower().replace("-", "_")
-    return low in _SECRET_NAMES or low.endswith(("_key", "_token", "_secret", "_password", "apikey"))
+    known = _NAME_CACHE.get(name)
+    if known is None:
+        low = name.lower().replace("-", "_")
+        known = low in _SECRET_NAMES or low.endswith(("_key", "_token", "_secret", "_password", "apikey"))
+        if len(_NAME_CACHE) < 512:
+            _NAME_CACHE[name] = known
+    return known
 
 
 def secret_values(config: Any, env: dict[str, str] | None = None) -> list[str]:
@@ -192,7 +200,8 @@ def _size(value: Any) -> int:
 def shape(event: Any, log_prompts: bool) -> dict[str, Any]:
     """The trace record of an event: everything with log_prompts, otherwise conversation text is
     replaced by sizes and tool metadata keeps only numbers and flags."""
-    data = event.to_dict()
+    fields = getattr(event, "__dict__", None)  # a shallow copy: asdict() deep-copies every event
+    data = {**fields, "event": event.kind} if fields is not None else event.to_dict()
     kind = data.get("event", "")
     if kind == "model_selection":
         data["event"] = f"model_selection.{data.get('action') or 'unknown'}"
@@ -455,18 +464,55 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def read_summary(folder: str) -> dict[str, Any] | None:
-    """The all-time totals, or None when nothing was recorded (or the file is damaged)."""
+def _read_fd(fd: int) -> bytes:
+    """The whole (small) file; asks for its size, not a fixed buffer, to keep the peak memory low."""
+    chunks = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, os.fstat(fd).st_size - offset + 1, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+def _parse_summary(raw: bytes) -> dict[str, Any] | None:
     try:
-        with open(os.path.join(folder, SUMMARY_NAME), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+        data = json.loads(raw) if raw.strip() else None
+    except ValueError:
         return None
     if not isinstance(data, dict):
         return None
     totals = merge_totals(_empty_totals(), data)
-    totals.update({k: data[k] for k in ("since", "updated") if k in data})
+    totals["since"] = data.get("since") or round(time.time(), 3)
+    if "updated" in data:
+        totals["updated"] = data["updated"]
     return totals
+
+
+def read_summary(folder: str) -> dict[str, Any] | None:
+    """The all-time totals, or None when nothing was recorded (or the file is damaged). Read under
+    the folder lock when possible, since writers rewrite the file in place."""
+    import fcntl
+
+    try:
+        fd = os.open(os.path.join(folder, SUMMARY_NAME), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            lock = os.open(os.path.join(folder, LOCK_NAME), os.O_RDONLY)
+        except OSError:
+            lock = None
+        try:
+            if lock is not None:
+                fcntl.flock(lock, fcntl.LOCK_SH)
+            return _parse_summary(_read_fd(fd))
+        finally:
+            if lock is not None:
+                os.close(lock)
+    finally:
+        os.close(fd)
 
 
 # --------------------------------------------------------------------------- the listener
@@ -512,6 +558,7 @@ class Telemetry:
         self.usage_name = f"usage-{_safe_name(session_id)}.jsonl"
         self.usage_fd: int | None = None
         self.usage_bytes, self.usage_part = 0, 0
+        self.summary_fd: int | None = None
         self.folder: _Folder | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -678,20 +725,25 @@ class Telemetry:
 
     def _write_usage(self) -> None:
         """This turn's usage lines, then the summary. When both do not fit under the cap even after
-        pruning, the lines are dropped (counted) and the all-time summary alone is kept current."""
+        pruning, the lines are dropped (counted) and the all-time summary alone is kept current.
+        The summary is rewritten in place under the folder lock (readers take the lock too): a
+        create-and-rename per turn costs milliseconds on ext4 and wears flash for nothing."""
         lines, self.pending_usage = self.pending_usage, []
         data = ("\n".join(lines) + "\n").encode() if lines else b""
-        totals = merge_totals(read_summary(self.dir) or _empty_totals(), self.unsaved)
-        totals.setdefault("since", round(time.time(), 3))
+        if self.summary_fd is None:
+            self.summary_fd = os.open(os.path.join(self.dir, SUMMARY_NAME), os.O_RDWR | os.O_CREAT, 0o600)
+        old = _read_fd(self.summary_fd)
+        totals = merge_totals(_parse_summary(old) or _empty_totals(), self.unsaved)
         totals["updated"] = round(time.time(), 3)
         summary = json.dumps(totals, separators=(",", ":"), sort_keys=True).encode()
+        grow = max(0, len(summary) - len(old))
         if data and self.usage_fd is not None and self.usage_bytes + len(data) > self.part_limit:
             self._rotate_usage()
-        if prune(self.dir, self.cap, len(data) + len(summary)) + len(data) + len(summary) > self.cap:
+        if prune(self.dir, self.cap, len(data) + grow) + len(data) + grow > self.cap:
             self.skipped_writes += 1
             self.dropped += len(lines)
             data = b""
-            if prune(self.dir, self.cap, len(summary)) + len(summary) > self.cap:
+            if prune(self.dir, self.cap, grow) + grow > self.cap:
                 return  # the totals stay in `unsaved` for a later try
         if data:
             if self.usage_fd is None:
@@ -699,10 +751,8 @@ class Telemetry:
                 self.usage_bytes = os.fstat(self.usage_fd).st_size
             _write_all(self.usage_fd, data)
             self.usage_bytes += len(data)
-        tmp = os.path.join(self.dir, f"{SUMMARY_NAME}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(summary)
-        os.replace(tmp, os.path.join(self.dir, SUMMARY_NAME))
+        os.pwrite(self.summary_fd, summary, 0)
+        os.ftruncate(self.summary_fd, len(summary))
         self.unsaved = _empty_totals()
 
     def _rotate_usage(self) -> None:
@@ -718,36 +768,47 @@ class Telemetry:
             pass
 
     def _write_trace(self) -> None:
-        lines, dropped = self.ring.drain()
+        """Moves the ring to the trace in small batches, so writing needs no second copy of the ring
+        in memory. When the cap leaves too little room, the oldest lines are the ones left out."""
+        ring = self.ring
+        dropped, ring.dropped = ring.dropped, 0
         self.dropped += dropped
-        if dropped:
-            lines.insert(0, self._line({"event": "dropped", "count": dropped}))
-        if not lines:
+        marker = self._line({"event": "dropped", "count": dropped}) if dropped else None
+        size = sum(len(line) + 1 for line in ring.lines) + (len(marker) + 1 if marker else 0)
+        if not size:
             return
-        data = ("\n".join(lines) + "\n").encode()
-        if self.trace_fd is not None and self.trace_bytes + len(data) > self.part_limit:
+        if self.trace_fd is not None and self.trace_bytes + size > self.part_limit:
             self._rotate()
-        room = self.cap - prune(self.dir, self.cap, len(data))
-        if len(data) > room:  # keep the newest lines that fit
-            keep = []
-            size = 0
-            for line in reversed(lines):
-                if size + len(line) + 1 > room - 64:
-                    break
-                keep.append(line)
-                size += len(line) + 1
-            self.dropped += len(lines) - len(keep)
+        room = self.cap - prune(self.dir, self.cap, size)
+        if size > room:
             self.skipped_writes += 1
-            if not keep:
+            if marker:
+                size, marker = size - len(marker) - 1, None
+            while size > room and ring.lines:
+                size -= len(self._pop()) + 1
+                self.dropped += 1
+            if not ring.lines:
                 return
-            data = ("\n".join(reversed(keep)) + "\n").encode()
         if self.trace_fd is None:
-            suffix = "" if self.trace_part == 1 else f".{self.trace_part}"
-            self.trace_fd = self.folder.open_held(f"{self.trace_base}{suffix}.jsonl")
-            self.trace_path = os.path.join(self.dir, f"{self.trace_base}{suffix}.jsonl")
+            name = self.trace_base + ("" if self.trace_part == 1 else f".{self.trace_part}") + ".jsonl"
+            self.trace_fd = self.folder.open_held(name)
+            self.trace_path = os.path.join(self.dir, name)
             self.trace_bytes = 0
-        _write_all(self.trace_fd, data)
-        self.trace_bytes += len(data)
+        batch, batch_bytes = ([marker] if marker else []), 0
+        while ring.lines:
+            line = self._pop()
+            batch.append(line)
+            batch_bytes += len(line) + 1
+            if batch_bytes >= 8192 or not ring.lines:
+                data = ("\n".join(batch) + "\n").encode()
+                _write_all(self.trace_fd, data)
+                self.trace_bytes += len(data)
+                batch, batch_bytes = [], 0
+
+    def _pop(self) -> str:
+        line = self.ring.lines.popleft()
+        self.ring.bytes -= len(line) + ENTRY_OVERHEAD
+        return line
 
     def _rotate(self) -> None:
         """Starts the next part of this run's trace; the finished part may now be pruned."""
@@ -768,13 +829,13 @@ class Telemetry:
         _warn(f"telemetry is off for this run: {_describe(exc)} ({self.dir}); the agent carries on")
 
     def _release(self) -> None:
-        for fd in (self.trace_fd, self.usage_fd):
+        for fd in (self.trace_fd, self.usage_fd, self.summary_fd):
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self.trace_fd = self.usage_fd = None
+        self.trace_fd = self.usage_fd = self.summary_fd = None
         if self.folder is not None:
             try:
                 self.folder.close()

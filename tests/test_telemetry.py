@@ -171,7 +171,7 @@ def test_flood_of_100000_events_bounded_memory_and_disk(home, started):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak_ring <= ring_cap
-    assert peak - base <= ring_cap + 48 * 1024, f"grew {peak - base} bytes for a {ring_cap} ring"
+    assert peak - base <= ring_cap + 32 * 1024, f"grew {peak - base} bytes for a {ring_cap} ring"
     status = tele.status()
     assert status["enabled"] and status["dropped"] > 90_000
     tele.close()
@@ -431,10 +431,9 @@ def test_deleted_folder_turns_telemetry_off_with_one_warning(home, started, capf
 
 def test_a_broken_event_never_raises(home, started, capfd):
     class Weird:
-        kind = "weird"
-
-        def to_dict(self):
-            raise RuntimeError("cannot serialise")
+        @property
+        def kind(self):
+            raise RuntimeError("a broken event")
 
     tele = started(make_config(home))
     tele(Weird())  # must not raise
