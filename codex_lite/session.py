@@ -12,6 +12,7 @@ from codex_lite.agent import Agent, RetryPolicy
 from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
+from codex_lite.tools import patch_fs
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import Approver, ToolBox
 
@@ -75,6 +76,7 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     tele = telemetry.start(config, session_id, telemetry_enabled)
     if tele is not None:
         bus.add(tele)
+    patch_fs.recover(cwd)  # finish a patch that a killed run left half renamed
     if resume is None:  # before the agent exists, so the file holds the history from its first message
         recorder = _record(bus, config, session_id, cwd, model, None)
     tools = ToolBox(cwd=cwd, emit=bus, shell=shell_settings(config), sandbox_mode=config.sandbox_mode,

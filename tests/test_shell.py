@@ -201,3 +201,33 @@ def test_update_plan_emits_event(tmp_path):
 def test_run_command_direct(tmp_path):
     result = run_command(["printf", "a\\nb"], str(tmp_path), ShellSettings())
     assert result.exit_code == 0 and result.output == "a\nb"
+
+
+def test_patch_through_shell_after_cd_resolves_from_there_but_stays_in_the_workspace(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "top.txt").write_text("old\n")
+    box, seen = toolbox(tmp_path)
+    patch = "*** Begin Patch\n*** Update File: ../top.txt\n@@\n-old\n+new\n*** End Patch"
+    script = f"cd sub && apply_patch <<'EOF'\n{patch}\nEOF"
+    assert box.run("p1", "shell", {"command": ["bash", "-lc", script]}).startswith("Success.")
+    assert (tmp_path / "top.txt").read_text() == "new\n"
+    change = next(e for e in seen if isinstance(e, ev.FileChange))
+    assert change.status == "completed" and change.changes[0]["kind"] == "update"
+    escape = "*** Begin Patch\n*** Add File: ../../outside.txt\n+x\n*** End Patch"
+    message = box.run("p2", "shell", {"command": ["bash", "-lc", f"cd sub && apply_patch <<'EOF'\n{escape}\nEOF"]})
+    assert "outside" in message and not (tmp_path.parent / "outside.txt").exists()
+    failed = [e for e in seen if isinstance(e, ev.FileChange)][-1]
+    assert failed.status == "failed"
+
+
+def test_bare_patch_as_a_command_gets_a_hint(tmp_path):
+    box, _ = toolbox(tmp_path)
+    message = box.run("b", "shell", {"command": ["*** Begin Patch\n*** Add File: a\n+x\n*** End Patch"]})
+    assert "apply_patch" in message and not (tmp_path / "a").exists()
+
+
+def test_read_only_sandbox_refuses_patches(tmp_path):
+    box, _ = toolbox(tmp_path)
+    box.sandbox_mode = "read-only"
+    message = box.run("r", "apply_patch", {"input": "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch"})
+    assert "read-only" in message and not (tmp_path / "a").exists()

@@ -109,8 +109,7 @@ class ToolBox:
             patch, subdir = routed
             return self._patch(call_id, patch, os.path.join(workdir, subdir) if subdir else workdir)
         if patching.looks_like_bare_patch(argv):
-            raise ToolError("this is a patch, not a command: send it with the apply_patch tool "
-                            '({"input": "*** Begin Patch ..."}) or as ["apply_patch", PATCH]')
+            raise ToolError(patching.BARE_PATCH_HINT)
         request = ApprovalRequest("command", argv, workdir)
         self._ask(request)
         output = self._run_command(call_id, argv, workdir, _timeout_ms(args))
@@ -164,26 +163,23 @@ class ToolBox:
     # -- apply_patch --------------------------------------------------------------------------
 
     def _apply_patch(self, call_id: str, args: dict[str, Any]) -> str:
-        patch = args.get("input")
-        if not isinstance(patch, str) or not patch.strip():
+        patch = patching.patch_from_arguments(args)
+        if not patch or not patch.strip():
             raise ToolError('apply_patch needs {"input": "*** Begin Patch\\n...\\n*** End Patch"}')
         return self._patch(call_id, patch, self.cwd)
 
-    def _patch(self, call_id: str, patch: str, root: str) -> str:
+    def _patch(self, call_id: str, patch: str, workdir: str) -> str:
+        """Apply a patch whose relative paths start at `workdir`, confined to the workspace."""
         if self.sandbox_mode == "read-only":
             raise ToolError("the sandbox is read-only: patches are not allowed in this session")
         full_access = self.sandbox_mode == "danger-full-access"
-        if not full_access and not _inside(root, self.cwd):
-            raise ToolError(f"{root} is outside the workspace {self.cwd}")
-        self._ask(ApprovalRequest("patch", ["apply_patch"], root, diff=patch))
+        self._ask(ApprovalRequest("patch", ["apply_patch"], workdir, diff=patch))
         try:
-            result = patching.apply_patch(patch, root, allow_outside=full_access)
+            result = patching.apply_patch(patch, self.cwd, cwd=workdir, allow_outside=full_access)
         except patching.PatchError as exc:
-            self.emit(ev.FileChange(call_id=call_id, status="failed"))
+            self.emit(patching.failed_event(patch, call_id))
             raise ToolError(str(exc)) from None
-        changes = [{"path": c.path, "kind": c.kind} for c in result.changes]
-        diff = "".join(c.diff for c in result.changes)
-        self.emit(ev.FileChange(call_id=call_id, changes=changes, status="completed", diff=diff))
+        self.emit(result.to_event(call_id))
         summary = result.summary()
         self.emit(ev.ToolResult(call_id=call_id, name="apply_patch", output=summary))
         return summary
@@ -232,11 +228,6 @@ def _timeout_ms(args: dict[str, Any]) -> int | None:
 def _valid_step(step: Any) -> bool:
     return (isinstance(step, dict) and isinstance(step.get("step"), str)
             and step.get("status") in ("pending", "in_progress", "completed"))
-
-
-def _inside(path: str, root: str) -> bool:
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _spawn_error(argv: list[str], exc: OSError) -> str:
