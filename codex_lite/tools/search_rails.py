@@ -19,9 +19,15 @@ context. `rewrite` adds exclusions for HEAVY_DIRS in a form the installed tool a
   git checkout and `rg -uu`. A recursive grep is never turned into rg: BRE vs Rust regex, binary
   file messages and ignore files would change the output.
 
+Inside `bash -lc`/`sh -c` scripts every simple command is found with a linear tokenizer (quotes,
+escapes, heredoc bodies, `$( )` recursed into, pipelines, `&&` chains, nested `sh -c '...'`) and only
+insertions are made, so the model's own quoting and globs are kept byte for byte.
+
 Capabilities are probed once per process per binary and cached. Anything not fully understood
-(unknown options, expansions in option positions, unbalanced quotes, case statements, a path or
-name that explicitly targets a heavy folder, find -depth/-delete) is returned unchanged.
+(unknown options, expansions other than a quoted grep pattern, unbalanced quotes, case statements,
+process substitution, a path or name that asks for a heavy folder, find -depth/-delete) is returned
+unchanged. Excluding a heavy folder yourself (`! -path '*/.git/*'`, `-g '!node_modules'`) is not
+asking for it: the other heavy folders are still excluded.
 Everything here is linear in the size of the command; no regular expressions are used.
 """
 
