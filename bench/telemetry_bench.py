@@ -67,6 +67,30 @@ def startup(cmd: list[str], runs: int = 7) -> float:
     return statistics.median(times)
 
 
+IMPORT_COST = ("import time, json, re, typing, collections, codex_lite\n"
+               "t0 = time.perf_counter(); import codex_lite.telemetry\n"
+               "print(time.perf_counter() - t0)")
+
+
+def import_cost(runs: int = 15) -> float:
+    """What importing telemetry adds on top of modules the exec path has already loaded."""
+    times = [float(subprocess.run([sys.executable, "-c", IMPORT_COST], check=True, capture_output=True,
+                                  text=True).stdout) for _ in range(runs)]
+    return statistics.median(times)
+
+
+def start_close_cost(runs: int = 20) -> float:
+    """start() (folder, lock, start-up pruning) plus close() (final flush) for one run."""
+    times = []
+    for _ in range(runs):
+        config = SimpleNamespace(codex_home=tempfile.mkdtemp(prefix="tele-bench-start-"), telemetry={},
+                                 provider=None, model="m")
+        t0 = time.perf_counter()
+        telemetry.start(config, "s").close()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def folder_bytes(path: str) -> int:
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
@@ -92,10 +116,9 @@ def main() -> int:
     on.close()
     prompts.close()
 
-    py = [sys.executable]
-    bare = startup(py + ["-c", "pass"])
-    with_import = startup(py + ["-c", "import codex_lite.telemetry"])
-    base_import = startup(py + ["-c", "import json, re, typing, collections, codex_lite"])
+    bare = startup([sys.executable, "-c", "pass"], runs=15)
+    imported = import_cost()
+    lifecycle = start_close_cost()
     total_turns = args.turns * (args.rounds + 1)
 
     off = statistics.median(results["off"])
@@ -108,10 +131,10 @@ def main() -> int:
         print(f"  {name:<18} {med * 1e6:>9.1f} us {(med - off) * 1e6:>9.1f} us {str(disk):>16}")
     print(f"  ({total_turns} turns per mode; disk stays under max_total_bytes = "
           f"{telemetry.DEFAULTS['max_total_bytes']})")
-    print("startup, median of 7 runs")
-    print(f"  python3 -c pass                      {bare * 1e3:8.1f} ms")
-    print(f"  python3 -c 'import json, re, ...'    {base_import * 1e3:8.1f} ms")
-    print(f"  python3 -c 'import codex_lite.telemetry' {with_import * 1e3:5.1f} ms")
+    print("once per run (medians)")
+    print(f"  python3 -c pass (whole process)          {bare * 1e3:8.2f} ms")
+    print(f"  import codex_lite.telemetry (added)      {imported * 1e3:8.2f} ms")
+    print(f"  telemetry.start() + close()              {lifecycle * 1e3:8.2f} ms")
     return 0
 
 
