@@ -54,18 +54,23 @@ PRUNE = (
 
 @dataclass(frozen=True)
 class Pin:
-    """One vendored wheel: `name==version --hash=sha256:HEX  # wheel: FILE` in vendor.txt."""
+    """One vendored wheel: `name==version --hash=sha256:HEX  # url: URL` in vendor.txt."""
 
     name: str
     version: str
     sha256: str
-    wheel: str
+    url: str
+
+    @property
+    def wheel(self) -> str:
+        return self.url.rsplit("/", 1)[1]
 
 
 def read_pins(path: Path = VENDOR_TXT) -> list[Pin]:
     pins = []
     for line in path.read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)\s+--hash=sha256:([0-9a-f]{64})\s+#\s*wheel:\s*(\S+)\s*$", line)
+        m = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)\s+--hash=sha256:([0-9a-f]{64})\s+#\s*url:\s*(https://\S+\.whl)\s*$",
+                     line)
         if m:
             pins.append(Pin(*m.groups()))
         elif line.strip() and not line.lstrip().startswith("#"):

@@ -18,13 +18,10 @@ TERMUX_PKG_AUTO_UPDATE=false
 
 # Download every pinned wheel with termux_download (checks the sha256) into the cache.
 termux_step_post_get_source() {
-	local name version sha wheel tag
-	while read -r name version sha wheel; do
-		tag=$(printf '%s' "$wheel" | cut -d- -f3)
-		termux_download \
-			"https://files.pythonhosted.org/packages/${tag}/${name:0:1}/${name}/${wheel}" \
-			"$TERMUX_PKG_CACHEDIR/$wheel" "$sha"
-	done < <(sed -n 's/^\([A-Za-z0-9_.-]*\)==\([^ ]*\) *--hash=sha256:\([0-9a-f]*\) *# *wheel: *\([^ ]*\).*$/\1 \2 \3 \4/p' \
+	local name sha url
+	while read -r name sha url; do
+		termux_download "$url" "$TERMUX_PKG_CACHEDIR/${url##*/}" "$sha"
+	done < <(sed -n 's/^\([A-Za-z0-9_.-]*\)==[^ ]* *--hash=sha256:\([0-9a-f]*\) *# *url: *\([^ ]*\).*$/\1 \2 \3/p' \
 		"$TERMUX_PKG_SRCDIR/packaging/vendor.txt")
 }
 

@@ -323,6 +323,7 @@ def test_vendor_pins_are_pure_python_and_hashed():
     assert {p.name for p in pins} == {"prompt_toolkit", "wcwidth", "urllib3", "tomli"}
     for pin in pins:
         assert pin.wheel.endswith("-none-any.whl") and f"-{pin.version}-" in pin.wheel
+        assert pin.url.startswith("https://files.pythonhosted.org/packages/")
     for pin, path in zip(pins, pkgbuild.fetch_wheels(pins)):
         assert pkgbuild.sha256_file(path) == pin.sha256
 
