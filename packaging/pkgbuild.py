@@ -183,6 +183,7 @@ def stage_tree(root: Path, prefix: str, wheels: list[Path], launcher_text: str) 
     Only what it creates gets its mode set: root may be "/" inside a Termux build container."""
     base = root / prefix.lstrip("/")
     lib = base / "lib" / NAME
+    shutil.rmtree(lib, ignore_errors=True)  # a rebuild in the same SDK folder starts clean
     shutil.copytree(ROOT / "codex_lite", lib / "codex_lite",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
     for wheel in wheels:

@@ -357,3 +357,64 @@ def test_release_script(tmp_path):
                            text=True, check=False)
     assert check.returncode == 0 and check.stdout.count(": OK") == 4, check.stdout
     read_ipk(tmp_path / "out" / f"codex-lite_{ver}_all.ipk")
+
+
+# --------------------------------------------------------------------------- the feed Makefile
+
+
+STUB_RULES = "INCLUDE_DIR:=$(TOPDIR)/include\nDL_DIR:=$(TOPDIR)/dl\n"
+STUB_PACKAGE_MK = r"""PKG_BUILD_DIR ?= $(TOPDIR)/build/$(PKG_NAME)-$(PKG_VERSION)
+PKG_INSTALL_DIR ?= $(PKG_BUILD_DIR)/ipkg-install
+Download = $(eval $(Download/$(1)))$(file >>$(STUB_OUT)/downloads,$(1) $(FILE) $(URL) $(HASH))
+define BuildPackage
+$(eval $(Package/$(1)))
+$(file >>$(STUB_OUT)/packages,$(1) $(PKG_VERSION)-r$(PKG_RELEASE) $(PKGARCH) $(strip $(DEPENDS)))
+$(if $(Package/$(1)/postinst),$(file >$(STUB_OUT)/postinst,$(Package/$(1)/postinst)))
+$(if $(Package/$(1)/prerm),$(file >$(STUB_OUT)/prerm,$(Package/$(1)/prerm)))
+endef
+.PHONY: stub-install
+stub-install:
+	$(Build/Install)
+"""
+STUB_PY3_MK = "HOST_PYTHON3_BIN ?= python3\nPy3Package = $(file >>$(STUB_OUT)/py3packages,$(1))\n"
+
+
+def stub_sdk(top: Path) -> Path:
+    """Just enough of an SDK for make to read openwrt/Makefile: the includes record what the
+    feed package asks for (BuildPackage, Download, Py3Package) and run its Build/Install."""
+    (top / "include").mkdir(parents=True)
+    (top / "feeds/packages/lang/python").mkdir(parents=True)
+    (top / "rules.mk").write_text(STUB_RULES)
+    (top / "include" / "package.mk").write_text(STUB_PACKAGE_MK)
+    (top / "feeds/packages/lang/python/python3-package.mk").write_text(STUB_PY3_MK)
+    (top / "dl").mkdir()
+    for wheel in pkgbuild.fetch_wheels(pkgbuild.read_pins()):
+        shutil.copy(wheel, top / "dl")
+    (top / "out").mkdir()
+    return top
+
+
+def test_feed_makefile_under_a_stub_sdk(packages, tmp_path):
+    """The feed Makefile's DEPENDS, Downloads, scripts and Build/Install, read by GNU make."""
+    top = stub_sdk(tmp_path / "sdk")
+    result = subprocess.run(["make", "-s", "-C", str(REPO / "openwrt"), f"TOPDIR={top}", f"STUB_OUT={top / 'out'}",
+                             f"HOST_PYTHON3_BIN={sys.executable}", f"PKG_BUILD_DIR={top / 'build'}",
+                             "stub-install"], capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    out = top / "out"
+    built = [line.split(" ", 3) for line in (out / "packages").read_text().splitlines()]
+    assert [b[0] for b in built] == ["codex-lite", "codex-lite-src"]
+    _, ver, arch, depends = built[0]
+    assert (ver, arch) == (f"{pkgbuild.version()}-r1", "all")
+    assert depends.split() == ["+" + d for d in pkgbuild.openwrt_depends()]
+    assert (out / "py3packages").read_text().split() == ["codex-lite"]
+    downloads = sorted(line.split() for line in (out / "downloads").read_text().splitlines())
+    assert downloads == sorted([f"vendor-{p.name}", p.wheel, p.url.rsplit("/", 1)[0], p.sha256]
+                               for p in pkgbuild.read_pins())
+    _, control, data = read_ipk(packages["ipk"])
+    for script in ("postinst", "prerm"):
+        assert (out / script).read_text().rstrip("\n") == control[script][1].decode().rstrip("\n")
+    staged = top / "build" / "ipkg-install" / "usr"
+    assert (staged / "bin" / "codex-lite").read_bytes() == data["./usr/bin/codex-lite"][1]
+    files = {"./usr/" + p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()}
+    assert files == {n for n, (flag, _) in data.items() if flag == "0"}
