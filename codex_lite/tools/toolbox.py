@@ -133,6 +133,9 @@ class ToolBox:
             return self._fail(call_id, "shell", _spawn_error(argv, exc), command=shown,
                               exit_code=127, aggregated_output="")
         output = clip_for_model(result.output)
+        hint = shells.explain_failure(resolved, result.exit_code, output)
+        if hint:
+            output += "\n" + hint
         if notes:
             output = "\n".join(notes) + "\n" + output
         metadata = {"exit_code": result.exit_code, "duration_seconds": round(result.duration_seconds, 3)}
