@@ -211,7 +211,7 @@ def test_ipk_runs_without_psutil(packages, pythons, model, tmp_path):
 
 def test_ipk_postinst_compiles_then_prerm_cleans(packages, pythons, model, tmp_path):
     """postinst leaves legacy .pyc only (the feed package's layout); the agent runs from them;
-    a second postinst is a no-op; prerm removes what opkg does not know about."""
+    a second postinst is a no-op; prerm removes what opkg does not know about, and only then."""
     root = tmp_path / "root"
     launcher = unpack_ipk(packages["ipk"], root)
     _, control, _ = read_ipk(packages["ipk"])
@@ -228,6 +228,7 @@ def test_ipk_postinst_compiles_then_prerm_cleans(packages, pythons, model, tmp_p
     lib = root / "usr" / "lib" / "codex-lite"
     assert not list(lib.rglob("*.py")) and not list(lib.rglob("__pycache__"))
     assert (lib / "codex_lite" / "cli.pyc").is_file() and (lib / "vendor" / "urllib3" / "__init__.pyc").is_file()
+    assert (lib / ".compiled-on-device").is_file()
     one_exec_turn(launcher, python, model, tmp_path)
     assert not list(lib.rglob("__pycache__")), "sourceless: nothing new is written at run time"
     assert subprocess.run([*ASH, str(scripts / "prerm"), "remove"], check=False, env=env, timeout=60).returncode == 0
@@ -253,3 +254,15 @@ def test_launcher_ignores_the_workspace_and_user_site(packages, pythons, model, 
     code, out, err, _ = run_capped(launcher, ["exec", "--json", "hi"], repo,
                                    device_env(pythons["base-nopsutil"], tmp_path, model.base_url))
     assert code == 0 and "shadowed" not in out + err, err
+
+
+def test_prerm_leaves_a_bytecode_package_to_opkg(packages, tmp_path):
+    """The SDK's package ships .pyc and no marker: prerm must not delete files opkg/apk own."""
+    root = tmp_path / "root"
+    unpack_ipk(packages["ipk"], root)
+    _, control, _ = read_ipk(packages["ipk"])
+    (tmp_path / "prerm").write_bytes(control["prerm"][1])
+    result = subprocess.run([*ASH, str(tmp_path / "prerm"), "remove"], env={"PKG_ROOT": str(root),
+                            "PATH": "/usr/bin:/bin"}, check=False, capture_output=True, timeout=60)
+    assert result.returncode == 0
+    assert (root / "usr" / "lib" / "codex-lite" / "codex_lite" / "cli.py").is_file()
