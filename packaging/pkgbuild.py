@@ -161,7 +161,8 @@ LAUNCHER = """#!{shell}
 # codex-lite launcher: runs the package's private copy (lib/codex-lite: codex_lite + vendor) with
 # the python3 {which}. No Python minor version in any path, so Python upgrades need no rebuild.
 # CODEX_LITE_PYTHON overrides the interpreter.
-lib=$(cd "$(dirname "$0")/../lib/codex-lite" && pwd) || exit 1
+self=$(readlink -f "$0" 2>/dev/null) || self=$0  # a symlink to this file still finds lib/
+lib=$(cd "$(dirname "$self")/../lib/codex-lite" && pwd) || exit 1
 exec "${{CODEX_LITE_PYTHON:-{python}}}" -s -c '
 import sys
 lib = sys.argv.pop(1)

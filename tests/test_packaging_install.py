@@ -266,3 +266,12 @@ def test_prerm_leaves_a_bytecode_package_to_opkg(packages, tmp_path):
                             "PATH": "/usr/bin:/bin"}, check=False, capture_output=True, timeout=60)
     assert result.returncode == 0
     assert (root / "usr" / "lib" / "codex-lite" / "codex_lite" / "cli.py").is_file()
+
+
+def test_launcher_through_a_symlink(packages, pythons, tmp_path):
+    """Someone links the launcher into ~/bin: it still finds its private folder."""
+    launcher = unpack_ipk(packages["ipk"], tmp_path / "root")
+    (tmp_path / "bin").mkdir()
+    link = tmp_path / "bin" / "codex-lite"
+    link.symlink_to(launcher)
+    check_version(link, pythons["base-nopsutil"], tmp_path)
