@@ -33,11 +33,20 @@ Normalisation (the same for structured and leaked calls):
 - `{"input": "*** Begin Patch..."}` sent to shell, or an argv `["apply_patch", PATCH]` / `[PATCH]`
   without a workdir, becomes an `apply_patch` call.
 - tolerant JSON: code fences, prose around one object, a stray closing bracket, missing closing
-  brackets, double encoding and one level of over-escaping are repaired when only one reading is
-  possible; anything else becomes an error call.
+  brackets, double encoding, one level of over-escaping, a one-element list and a `{"name",
+  "arguments"}` wrapper are repaired when only one reading is possible; a patch whose newlines were
+  escaped twice is unescaped; a shell call whose arguments are a bare command line runs it with
+  `bash -lc`. Anything else becomes an error call.
 
-The parser is linear in its input: it scans with `str.find`, never with a backtracking regex, and
-every repair re-parses the arguments a bounded number of times. It never raises.
+Stripped tokens are recognised only where they cannot be prose: `assistantfinal`-style markers
+anywhere, and a channel word at the very start of a field only when glued to its text (`analysisWe`,
+`finalThe`), so answers that begin with "finally" or "analysis of" are left alone.
+
+The parser is linear in its input and its memory is proportional to it: token candidates are found
+by `str.find` and one regex that starts with a literal and has no nested quantifiers, every header
+read is bounded, and every repair re-parses the arguments a bounded number of times. It never
+raises. Also public: `normalize_call`, `clean_name`, `parse_arguments` (raises ArgumentsError),
+`scrub` (removes tokens from any text) and `SPECIAL_TOKENS`.
 """
 
 from __future__ import annotations
