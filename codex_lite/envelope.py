@@ -20,7 +20,8 @@ stops mid-task because the call it needed was never seen.
 - A call that cannot be understood keeps its name and gets `error` set, written for the model to act
   on; the agent answers with that error instead of running it (a call whose name was lost is named
   `unnamed_tool`, since the history sent back needs a name). Nothing is silently dropped: whatever
-  was repaired or discarded is listed in `diagnostics`.
+  was repaired or discarded is listed in `diagnostics`. A field holding more than MAX_LEAKED_CALLS
+  calls (a model looping) has the rest reported through one error call instead of run.
 
 Normalisation (the same for structured and leaked calls):
 - names: `functions.`/`container.` prefixes, token residue, glued content types (`shelljson`) and
@@ -55,7 +56,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,7 @@ _NAME_LIMIT = 200  # longest tool name we read; keeps every header operation bou
 
 SHELL, APPLY_PATCH, UPDATE_PLAN = "shell", "apply_patch", "update_plan"
 UNNAMED = "unnamed_tool"  # the name of an error call whose tool name was lost
+MAX_LEAKED_CALLS = 64  # leaked calls read from one field; a model looping on calls is cut here
 _ALIASES = {
     "shell": SHELL, "exec": SHELL, "shell_command": SHELL, "bash": SHELL, "container.exec": SHELL,
     "container_exec": SHELL, "exec_command": SHELL, "local_shell": SHELL, "run_shell": SHELL,
@@ -115,23 +117,24 @@ _NAMES_RE = "|".join(sorted(_TOKEN_NAMES, key=len, reverse=True))
 _OPEN_RE = re.compile(rf"<\|(?:(?P<name>{_NAMES_RE})(?:\|>|>|\||(?![a-z_]))|(?P<dangling>[a-z_]{{0,11}})\Z)")
 
 
-def _lex(s: str) -> list[tuple[str, str]]:
-    """Split one field into text pieces and harmony tokens.
+def _lex(s: str) -> Iterator[tuple[str, str]]:
+    """Split one field into text pieces and harmony tokens, lazily (memory stays flat however many
+    tokens a pathological answer holds).
 
     Recognises well-formed tokens, tokens missing a bracket (`<|end`, `channel|>`, `<|message>`),
     dangling fragments at either end (`<|ret`, `|>`), and tokens stripped to bare words
     (`assistantfinal`, and `analysis`/`final`/`commentary to=` at the start of the field)."""
-    out: list[tuple[str, str]] = []
-    pos = _lead_bare_channel(s, out) or _lead_bare_recipient(s, out)
+    lead: list[tuple[str, str]] = []
+    pos = _lead_bare_channel(s, lead) or _lead_bare_recipient(s, lead)
+    yield from lead
     flushed = pos
     for start, end, tokens in _token_hits(s, pos, with_bare=True):
         if start > flushed:
-            out.append(("text", s[flushed:start]))
-        out.extend(tokens)
+            yield "text", s[flushed:start]
+        yield from tokens
         flushed = end
     if flushed < len(s):
-        out.append(("text", s[flushed:]))
-    return out
+        yield "text", s[flushed:]
 
 
 def _token_hits(s: str, pos: int, with_bare: bool):
@@ -329,11 +332,15 @@ class _Message:
         return "".join(self.head["ctype"])
 
 
-def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
-    """Group lexed pieces into messages, tolerating missing and misplaced tokens."""
+def _messages(pieces: Iterable[tuple[str, str]]) -> Iterator[_Message]:
+    """Group lexed pieces into messages, tolerating missing and misplaced tokens. Each message is
+    yielded as soon as it is complete, so only one is held in memory at a time."""
     done: list[_Message] = []
     cur, fld = _Message(), "role"
     for kind, value in pieces:
+        if done:
+            yield from done
+            done.clear()
         if kind == "text":
             if cur.has_body:
                 cur.content.append(value)
@@ -364,7 +371,7 @@ def _messages(pieces: list[tuple[str, str]]) -> list[_Message]:
             _close(cur, done)
             cur, fld = _Message(), "role"
     _close(cur, done)
-    return done
+    yield from done
 
 
 def _close(cur: _Message, done: list[_Message]) -> None:
@@ -939,6 +946,13 @@ class _Found:
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (raw name, raw arguments)
+    over_limit: int = 0  # leaked calls beyond MAX_LEAKED_CALLS, reported, not run
+
+    def add_call(self, name: str, args: str) -> None:
+        if len(self.calls) < MAX_LEAKED_CALLS:
+            self.calls.append((name, args))
+        else:
+            self.over_limit += 1
 
 
 def recover(content: str | None, reasoning_texts: Iterable[str | None] = (),
@@ -967,14 +981,27 @@ def _recover(content, reasoning_texts, structured_calls) -> Recovery:
     text_parts: list[str] = []
     reasoning_parts: list[str] = []
     pending = _Pending(result)
+    over_limit = 0
     for index, (value, is_reasoning) in enumerate(fields):
         found = _scan_field(value, is_reasoning, result.diagnostics)
         _add_new(text_parts, found.text)
         _add_new(reasoning_parts, found.reasoning)
         pending.add(found.calls, index, "reasoning" if is_reasoning else "content")
+        over_limit += found.over_limit
+    if over_limit:
+        _report_over_limit(result, over_limit)
     result.text = scrub("\n\n".join(text_parts))
     result.reasoning = scrub("\n\n".join(reasoning_parts))
     return result
+
+
+def _report_over_limit(result: Recovery, count: int) -> None:
+    """A degenerate answer (a model looping on calls) would cost a router its memory; the calls
+    beyond the limit are not run, and the model is told so through one error call."""
+    error = (f"{count} more tool calls in this answer were not run: at most {MAX_LEAKED_CALLS} "
+             "calls are read from one answer; send the remaining ones again")
+    result.calls.append(RecoveredCall(_new_id(), UNNAMED, None, error, recovered=True))
+    result.diagnostics.append(error)
 
 
 def _safe_normalize(call_id, name, args, notes) -> RecoveredCall:
@@ -1083,7 +1110,7 @@ def _route(msg: _Message, found: _Found, plain: list[str], diagnostics: list[str
                                f"({len(body)} characters): the model cannot speak for tools or users")
         return
     if head.recipient and head.recipient not in ("assistant", "user"):
-        found.calls.append((head.recipient, body))
+        found.add_call(head.recipient, body)
         return
     if head.recipient and head.channel == "commentary":
         if body.strip():  # `to=assistant` on commentary: a tool result the model wrote itself
@@ -1097,7 +1124,7 @@ def _route(msg: _Message, found: _Found, plain: list[str], diagnostics: list[str
         found.reasoning.append(text)
     elif head.channel == "commentary" and _json_object(text):
         inferred = _inferred_call(text)
-        found.calls.append(inferred or ("", text))
+        found.add_call(*(inferred or ("", text)))
         diagnostics.append("a commentary message without recipient held tool arguments; " +
                            ("the tool was inferred from them" if inferred else "the model is asked "
                             "to name the tool"))

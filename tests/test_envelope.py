@@ -10,6 +10,7 @@ import re
 import pytest
 
 from codex_lite.envelope import (
+    MAX_LEAKED_CALLS,
     RecoveredCall,
     Recovery,
     clean_name,
@@ -386,3 +387,11 @@ def test_patch_with_escaped_newlines_is_unescaped():
 def test_patch_with_real_newlines_keeps_its_backslashes():
     patch = '*** Begin Patch\n*** Add File: a.c\n+printf("a\\n");\n*** End Patch'
     assert args_of("apply_patch", {"input": patch}) == ("apply_patch", {"input": patch})
+
+
+def test_a_model_looping_on_calls_is_cut_and_told():
+    env = '<|start|>assistant<|channel|>commentary to=functions.shell<|message|>{"command":["ls"]}<|call|>'
+    got = recover(env * (MAX_LEAKED_CALLS + 10))
+    assert len(got.calls) == MAX_LEAKED_CALLS + 1
+    last = got.calls[-1]
+    assert last.name == "unnamed_tool" and "10 more tool calls" in last.error

@@ -116,3 +116,20 @@ def test_one_megabyte_of_a_large_patch_call_is_fast():
     got = recover(text)
     assert time.perf_counter() - start < 2.0
     assert got.calls[0].name == "apply_patch" and got.calls[0].arguments["input"].count("\n") > 70_000
+
+
+def test_memory_stays_proportional_to_the_input():
+    """Routers have 128 MB: the peak allocation while parsing stays within a small multiple of the
+    input (the lexer and the message grouping are streamed; looping calls are cut)."""
+    import tracemalloc
+
+    size = 300_000
+    for name, unit in ADVERSARIAL.items():
+        text = _sized(unit, size)
+        tracemalloc.start()
+        try:
+            recover(text)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 12 * size, f"{name}: peak {peak / 1e6:.1f} MB for {size / 1e6:.1f} MB of input"
