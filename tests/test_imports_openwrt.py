@@ -25,7 +25,15 @@ import pytest
 from conftest import make_git_repo
 from scripted_server import completion
 from test_packaging import build_packages_once, pkgbuild  # pkgbuild: packaging/ is put on sys.path there
-from test_packaging_install import ASH, base_python, device_env, make_clean_python, run_capped, unpack_ipk
+from test_packaging_install import (
+    ASH,
+    base_python,
+    device_env,
+    make_clean_python,
+    run_capped,
+    unpack_ipk,
+    vm_hwm,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,6 +102,7 @@ def _dump():
 atexit.register(_dump)
 '''
 
+REPL_MAX_RSS = 64 * 1024 * 1024  # prompt-toolkit and asyncio on top of what exec loads
 PATCH = "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a - b\n+    return a + b\n*** End Patch\n"
 
 
@@ -156,28 +165,34 @@ def repl_modules(installed, model, tmp: Path, block: set[str]) -> set[str]:
     pid, fd = pty.fork()
     if pid == 0:  # child: become the installed launcher
         os.chdir(repo)
-        os.execve(ASH[0], ["busybox", *ASH[1:], str(installed["launcher"])], env)
+        os.execve(ASH[0], ["busybox", *ASH[1:], str(installed["launcher"]), "-m", "scripted"], env)
+    peak = [0]
     try:
-        screen = _drive(fd, [(b"", b"ping\r"), (b"pong from the model", b"/quit\r")])
+        screen = _drive(fd, [(b"", b"ping\r"), (b"pong from the model", b"/quit\r")], pid, peak)
         status = _wait(pid, 30)
     finally:
         os.close(fd)
     assert b"pong from the model" in screen and status == 0, screen[-3000:]
+    assert 0 < peak[0] < REPL_MAX_RSS, f"REPL peak RSS {peak[0] / 2**20:.1f} MB"
     return set(dump.read_text().split())
 
 
-def _drive(fd: int, steps: list[tuple[bytes, bytes]], timeout: float = 30) -> bytes:
-    """For each step wait until the screen shows `expect`, then type `keys`; answer CPR queries."""
+def _drive(fd: int, steps: list[tuple[bytes, bytes]], pid: int, peak: list[int], timeout: float = 30) -> bytes:
+    """For each step wait until the screen shows `expect`, then type `keys`; answer CPR queries;
+    keep the REPL's peak RSS (VmHWM) in peak[0]."""
     screen = b""
     for expect, keys in steps:
         deadline = time.monotonic() + timeout
         while expect not in screen and time.monotonic() < deadline:
-            screen += _read(fd, 0.1)
+            screen += _read(fd, 0.1) or b""
+            peak[0] = max(peak[0], vm_hwm(pid))
         time.sleep(0.3)
-        screen += _read(fd, 0.1)
+        screen += _read(fd, 0.1) or b""
+        peak[0] = max(peak[0], vm_hwm(pid))
         os.write(fd, keys)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        peak[0] = max(peak[0], vm_hwm(pid))
         chunk = _read(fd, 0.2)
         if chunk is None:
             break

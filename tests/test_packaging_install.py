@@ -27,7 +27,7 @@ from scripted_server import completion
 from test_packaging import TERMUX_PREFIX, build_packages_once, dpkg, make_stub_deb, read_ipk, termux_root
 
 ROUTER_BYTES = 128 * 1024 * 1024
-MAX_RSS_BYTES = 64 * 1024 * 1024  # half the router: exec must leave room for the commands it runs
+MAX_RSS_BYTES = 48 * 1024 * 1024  # exec measures ~27-29 MB; the router needs room for the commands it runs
 RUN_TIMEOUT = 60.0
 # OpenWrt's shell is BusyBox ash: the .ipk's launcher and scripts run under it. Termux has dash.
 ASH = [shutil.which("busybox") or "/bin/busybox", "sh"]
@@ -131,24 +131,38 @@ def run_capped(launcher: Path, args: list[str], cwd: Path, env: dict[str, str],
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                 start_new_session=True)
-        status, usage = _wait4(proc.pid, RUN_TIMEOUT)
+        status, peak = _wait_peak(proc.pid, RUN_TIMEOUT)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read().decode(), err.read().decode(), usage.ru_maxrss * 1024
+        return proc.returncode, out.read().decode(), err.read().decode(), peak
 
 
-def _wait4(pid: int, timeout: float):
-    """os.wait4 with a deadline: the rusage is the only way to get this one child's peak RSS."""
-    deadline = time.monotonic() + timeout
+def _wait_peak(pid: int, timeout: float) -> tuple[int, int]:
+    """(wait status, peak RSS) of one process, polling its VmHWM until it exits. prlimit, sh and
+    python exec one another, so the pid is the agent's. (wait4's ru_maxrss would not do: Linux
+    counts the RSS the child had right after forking from this big pytest process.)"""
+    deadline, peak = time.monotonic() + timeout, 0
     while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
+        peak = max(peak, vm_hwm(pid))
+        done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return status, usage
+            return status, peak
         if time.monotonic() > deadline:
             os.killpg(pid, signal.SIGKILL)
-            return os.wait4(pid, 0)[1:]
-        time.sleep(0.02)
+            return os.waitpid(pid, 0)[1], peak
+        time.sleep(0.01)
+
+
+def vm_hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def one_exec_turn(launcher: Path, python: Path, model, tmp: Path, shell: list[str] = ASH) -> list[dict]:
