@@ -237,21 +237,26 @@ def _lead_bare_recipient(s: str, out: list) -> int:
     return end
 
 
+_GLUED_OPENERS = "<\"'*`#([{\u201c\u2018"  # what a stripped message may start with besides a letter
+
+
 def _lead_bare_channel(s: str, out: list) -> int:
     """A completion starts after `<|start|>assistant`, so a stripped answer starts with a bare
     channel word: `analysisWe need...`, `finalThe answer`, `commentary to=functions.shell json{`.
-    Accepted only when the word is glued to the text (`analysisthe`, `analysis;`, but `final` only
-    to a capital, a digit or a quote: `finally` is a word) or to `to=`, or when the field also holds a stripped `assistantfinal`-style
+    Accepted only when the word is glued to a letter or an opening quote or bracket (`analysisthe`,
+    `analysis"`, but `final` only to a capital: `finally` is a word; `analysis_x.py` is a file
+    name) or to `to=`, or when the field also holds a stripped `assistantfinal`-style
     marker, so normal prose ("finally", "analysis of", "Final answer") is left alone."""
     for channel in _CHANNELS:
         if not s.startswith(channel):
             continue
         rest = s[len(channel):len(channel) + 40].lstrip()
         nxt = s[len(channel):len(channel) + 1]
+        opener = nxt != "" and nxt in _GLUED_OPENERS
         if channel == "final":  # `finally`, `final,`, `final answer` are prose
-            glued = nxt.isupper() or nxt.isdigit() or (nxt != "" and nxt in "<\"'*`#([")
-        else:  # no word starts with `analysis` or `commentary` glued to something else
-            glued = nxt != "" and not nxt.isspace() and nxt not in ":,;."
+            glued = nxt.isupper() or opener
+        else:  # no word continues `analysis`/`commentary` with a letter; `analysis_x.py` is a file
+            glued = nxt.isalpha() or opener
         glued = glued or rest.startswith("to=")
         if glued or _has_bare_marker(s):
             end, tokens = _bare_header(s, len(channel), channel)

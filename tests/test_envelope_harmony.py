@@ -70,6 +70,10 @@ def strip_tokens(text: str) -> str:
     return text
 
 
+# What a stripped message may start with besides a letter and still be read as one (envelope.py).
+GLUED_OPENERS = "<\"'*`#([{\u201c\u2018"
+
+
 def channel_first(text: str) -> str:
     """Move each recipient from the role part to the channel part: the renderer writes
     `<|start|>assistant to=X<|channel|>commentary`, the model itself generates
@@ -177,14 +181,13 @@ def test_generated_conversations_match_reference(harmony_encoding, messages):  #
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages=st.lists(MESSAGE, min_size=1, max_size=6))
 def test_generated_conversations_with_stripped_tokens(harmony_encoding, messages):  # noqa: F811
-    """Tokens stripped to bare words. One shape is ambiguous by nature and left out: a lone first
-    message `final` + text that does not start like a sentence (`finally` is a word, not a header);
-    likewise `analysis`/`commentary` followed by prose punctuation."""
+    """Tokens stripped to bare words. One shape is ambiguous by nature and left out: a first message
+    whose text starts with something that could continue the channel word as prose or a name
+    (`final` + lowercase is `finally`; `analysis` + `_x.py` is a file name)."""
     text, tokens = completion(harmony_encoding, messages)
     stripped = strip_tokens(text)
-    first = "".join(c.text for c in messages[0].content)
-    if messages[0].channel == "final" and not messages[0].recipient:
-        assume(first[:1].isupper() or first[:1].isdigit())
-    if messages[0].channel in ("analysis", "commentary") and not messages[0].recipient:
-        assume(first[:1] not in ":,;." and not first[:1].isspace())
+    first = "".join(c.text for c in messages[0].content)[:1]
+    if not messages[0].recipient:
+        opener = first != "" and first in GLUED_OPENERS
+        assume(opener or (first.isupper() if messages[0].channel == "final" else first.isalpha()))
     assert ours(recover(stripped)) == reference(harmony_encoding, tokens)
