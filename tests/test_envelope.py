@@ -208,7 +208,9 @@ def test_plain_content_is_untouched():
 
 
 @pytest.mark.parametrize("text", ["finally, it works", "Final answer: 4", "analysis of logs",
-                                  "final", "commentary is welcome", "A to=B mapping"])
+                                  "final", "commentary is welcome", "A to=B mapping",
+                                  "analysis_report.md is ready", "analysis.py", "commentary-free",
+                                  "final2 passed", "Use x |> f in Elixir", "Haskell's a <|> b"])
 def test_prose_that_starts_like_a_channel_is_not_an_envelope(text):
     assert recover(text).text == text
 
