@@ -23,8 +23,8 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from codex_lite import events as ev  # noqa: E402
-from codex_lite import telemetry  # noqa: E402
+from codex_lite import events as ev
+from codex_lite import telemetry
 
 
 def turn_events(i: int) -> list[ev.Event]:
@@ -128,7 +128,7 @@ def main() -> int:
     for name in buses:
         med = statistics.median(results[name])
         disk = {"off": "-", "on": folder_bytes(homes['on']), "on + log_prompts": folder_bytes(homes['prompts'])}[name]
-        print(f"  {name:<18} {med * 1e6:>9.1f} us {(med - off) * 1e6:>9.1f} us {str(disk):>16}")
+        print(f"  {name:<18} {med * 1e6:>9.1f} us {(med - off) * 1e6:>9.1f} us {disk!s:>16}")
     print(f"  ({total_turns} turns per mode; disk stays under max_total_bytes = "
           f"{telemetry.DEFAULTS['max_total_bytes']})")
     print("once per run (medians)")

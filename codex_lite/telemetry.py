@@ -68,7 +68,8 @@ COUNTERS = ("turns", "failed_turns", "requests", *TOKEN_FIELDS, "tool_calls", "t
             "retry_attempts", "retry_episodes", "recoveries", "retry_failures", "retry_interrupted")
 FLOATS = ("latency_seconds", "duration_seconds", "wait_seconds")
 
-_live: list[Telemetry] = []
+_live: list[Telemetry] = []           # open listeners: flushed by the exit, signal and crash hooks
+_latest: dict[str, Telemetry] = {}    # the newest listener per folder, even once off: for /status
 _hooks: dict[str, Any] = {}
 _busy = [False]  # a flush is running: a signal arriving meanwhile must not start another one
 
@@ -438,7 +439,7 @@ class _Folder:
         os.makedirs(path, exist_ok=True)
         self.lock_fd = os.open(os.path.join(path, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o600)
 
-    def __enter__(self) -> _Folder:
+    def __enter__(self) -> _Folder:  # noqa: PYI034
         self._fcntl.flock(self.lock_fd, self._fcntl.LOCK_EX)
         if os.fstat(self.lock_fd).st_nlink == 0 or not os.path.isdir(self.path):
             self._fcntl.flock(self.lock_fd, self._fcntl.LOCK_UN)
@@ -911,13 +912,13 @@ def _unregister(tele: Telemetry) -> None:
 
 
 def _at_exit() -> None:
-    for tele in list(_live):
+    for tele in _live[:]:  # a copy: close() removes from _live
         tele.close()
 
 
 def _excepthook(etype: type, value: BaseException, tb: Any) -> None:
     previous = _hooks.get("excepthook") or sys.__excepthook__
-    for tele in list(_live):
+    for tele in _live[:]:  # a copy: close() removes from _live
         tele.crash(value)
     previous(etype, value, tb)
 
@@ -927,10 +928,10 @@ def _on_signal(signum: int, frame: Any) -> None:
     import signal
 
     previous = _hooks.get(signum, signal.SIG_DFL)
-    for tele in list(_live):
+    for tele in _live[:]:  # a copy: close() removes from _live
         try:
             tele._add({"event": "signal", "signal": signum})
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - nothing useful to do inside a signal handler
             pass
         tele.flush("signal")
     if callable(previous):
@@ -938,7 +939,7 @@ def _on_signal(signum: int, frame: Any) -> None:
     elif previous == signal.SIG_IGN:
         return
     else:
-        for tele in list(_live):
+        for tele in _live[:]:  # a copy: close() removes from _live
             tele.close()
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
@@ -959,6 +960,7 @@ def start(config: Any, session_id: str, enabled: bool | None = None) -> Telemetr
     tele = Telemetry(table, session_id, secret_values(config), getattr(config, "model", None))
     if not tele.open():
         return None
+    _latest[tele.dir] = tele
     _register(tele)
     return tele
 
@@ -968,12 +970,13 @@ def summary(source: Any = None) -> dict[str, Any]:
     process) and all time, with tokens, retry attempts, recoveries, recovery rate and time waited.
     `source` is a Config or a CODEX_HOME path (then the default `logs` folder is used)."""
     if isinstance(source, str) or source is None:
-        class _Home:
-            codex_home = source
-            telemetry: dict[str, Any] = {}
-        source = _Home()
+        from types import SimpleNamespace
+
+        source = SimpleNamespace(codex_home=source, telemetry={})
     folder = settings(source, env={})["dir"]
-    live = next((t for t in _live if t.dir == folder), None)
+    live = _latest.get(folder)
+    if live is not None and live.closed:  # that session is over; its numbers are in the file
+        live = None
     saved = read_summary(folder)
     all_time = merge_totals(saved or _empty_totals(), live.unsaved if live else {})
     if saved:

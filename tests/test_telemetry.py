@@ -4,6 +4,7 @@ and failure (a deleted folder, a broken event) turning telemetry off with one wa
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from scripted_server import ScriptedServer, completion, error, make_usage, rate_limited
 
 from codex_lite import events as ev
 from codex_lite import stats, telemetry
@@ -22,7 +24,6 @@ from codex_lite.client import Client
 from codex_lite.config import Provider
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import ToolBox
-from scripted_server import ScriptedServer, completion, error, make_usage, rate_limited
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 
@@ -159,21 +160,26 @@ def test_flood_of_100000_events_bounded_memory_and_disk(home, started):
     for n in range(5000):  # warm up: files open, caches and the interpreter's free lists filled
         tele(events[n % 100])
     play_turn(tele)
+    gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     peak_ring = 0
-    for n in range(100_000):
+    for n in range(100_000):  # memory: nothing else allocates while traced
         tele(events[n % 100])
         peak_ring = max(peak_ring, tele.ring.bytes)
         if n % 5000 == 4999:
             play_turn(tele)  # a turn end writes the ring out
-            assert folder_bytes(logs) <= cap
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak_ring <= ring_cap
-    assert peak - base <= ring_cap + 32 * 1024, f"grew {peak - base} bytes for a {ring_cap} ring"
+    assert peak - base <= ring_cap + 48 * 1024, f"grew {peak - base} bytes for a {ring_cap} ring"
+    for n in range(100_000):  # disk: checked after every turn end
+        tele(events[n % 100])
+        if n % 5000 == 4999:
+            play_turn(tele)
+            assert folder_bytes(logs) <= cap
     status = tele.status()
-    assert status["enabled"] and status["dropped"] > 90_000
+    assert status["enabled"] and status["dropped"] > 180_000
     tele.close()
     assert folder_bytes(logs) <= cap
     records = trace_records(logs)
@@ -228,9 +234,9 @@ def test_startup_prunes_oldest_files_no_process_holds(home, started, tmp_path):
         path.write_bytes(b"x" * 20000)
         os.utime(path, (1_600_000_000 + age, 1_600_000_000 + age))
     holder = subprocess.Popen(  # another running codex-lite holding its usage file
-        [sys.executable, "-c", "import fcntl, os, sys, time\n"
-         f"fd = os.open({str(logs / 'usage-held.jsonl')!r}, os.O_WRONLY | os.O_APPEND)\n"
-         "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(60)"],
+        [sys.executable, "-c", ("import fcntl, os, sys, time\n"
+                                f"fd = os.open({str(logs / 'usage-held.jsonl')!r}, os.O_WRONLY | os.O_APPEND)\n"
+                                "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(60)")],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

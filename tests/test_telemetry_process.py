@@ -104,7 +104,7 @@ def records(home: Path) -> list[dict]:
 
 @pytest.mark.parametrize("debug_trace", [True, False], ids=["trace-on", "trace-off"])
 def test_crash_writes_the_last_events_and_the_traceback(tmp_path, debug_trace):
-    code, out, err = finish(spawn(tmp_path, {"debug_trace": debug_trace}, "crash"))
+    code, _out, err = finish(spawn(tmp_path, {"debug_trace": debug_trace}, "crash"))
     assert code == 1 and "Traceback" in err and "kaboom in the agent" in err  # the usual report still
     recs = records(tmp_path)
     crash = next(r for r in recs if r["event"] == "crash")
