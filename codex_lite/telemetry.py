@@ -10,8 +10,14 @@ goes above `max_total_bytes`:
 
     debug-<UTC time>-<pid>.jsonl     the debug trace of one run (`.2.jsonl`, ... after rotation)
     usage-<session id>.jsonl         one line per turn: tokens, latency, tool calls, retry attempts
-    usage-summary.json               all-time totals (tokens, retries, recoveries, waits)
+                                     (moved aside as `usage-<id>.<time>-<pid>-<n>.jsonl` when it grows)
+    usage-summary.json               all-time totals (tokens, retries, recoveries, waits), rewritten
+                                     in place at each turn end; never pruned
     .lock                            serialises writers: size checks and writes happen under it
+
+Each running process holds a shared flock on the files it writes; start-up and every write prune the
+oldest files nobody holds until the new bytes fit. A run's trace is rotated at a quarter of the cap,
+so the newest events survive; if even pruning cannot make room, writing stops (counted in status()).
 
 Events go into an in-memory ring buffer capped in bytes (oldest dropped first, counted). The ring is
 written to the trace at the end of each turn, at exit, on SIGTERM/SIGHUP and on a crash. Without
@@ -886,10 +892,14 @@ def _register(tele: Telemetry) -> None:
         signum = getattr(signal, name, None)
         if signum is None:
             continue
+        previous = signal.getsignal(signum)
+        if previous is None:  # a handler set outside Python: leave it alone
+            continue
         try:
-            _hooks[signum] = signal.signal(signum, _on_signal)
+            signal.signal(signum, _on_signal)
         except (ValueError, OSError):  # not the main thread, or not allowed
-            pass
+            continue
+        _hooks[signum] = previous
 
 
 def _unregister(tele: Telemetry) -> None:
@@ -905,7 +915,7 @@ def _unregister(tele: Telemetry) -> None:
         previous = _hooks.pop(signum)
         try:
             if signal.getsignal(signum) is _on_signal:
-                signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+                signal.signal(signum, previous)
         except (ValueError, OSError):
             pass
     _hooks.pop("excepthook")
