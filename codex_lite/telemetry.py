@@ -673,9 +673,14 @@ class Telemetry:
             turn["tool_errors"] += 1
         elif kind == "model_selection":
             self.model = event.model or self.model
-            self.pending_usage.append(self._line({
+            self._usage_line({
                 "type": "model_selection", "session": self.session_id, "action": event.action,
-                "model": event.model, "reasoning_effort": event.reasoning_effort, "source": event.source}))
+                "model": event.model, "reasoning_effort": event.reasoning_effort, "source": event.source})
+
+    def _usage_line(self, record: dict[str, Any]) -> None:
+        """Queued for the next flush; not even kept in memory when session_usage is off."""
+        if self.s["session_usage"]:
+            self.pending_usage.append(self._line(record))
 
     def _end_turn(self, event: Any) -> None:
         """The turn's usage line (with each retry attempt's reason, wait and outcome) and its share
@@ -693,7 +698,7 @@ class Telemetry:
             line["retries"] = attempts
             if not ok:
                 line["error"] = str(event.message)[:300]
-            self.pending_usage.append(self._line(line))
+            self._usage_line(line)
             delta = _empty_totals()
             delta.update({k: line[k] for k in ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors",
                                                 "latency_seconds", "duration_seconds")})
