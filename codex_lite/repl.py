@@ -82,6 +82,7 @@ class PtkUI:
 
     def __init__(self, toolbar: Any = None):
         from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import InMemoryHistory
         from prompt_toolkit.key_binding import KeyBindings
 
         keys = KeyBindings()
@@ -94,21 +95,29 @@ class PtkUI:
             else:
                 event.app.exit(exception=KeyboardInterrupt, style="class:aborting")
 
-        self.main = PromptSession(completer=_slash_completer(), key_bindings=keys,
-                                  complete_while_typing=True, bottom_toolbar=toolbar)
-        self.other = PromptSession()
+        # One session for every question: each PromptSession builds a whole application with all
+        # key bindings (about 1 MB); dialog answers go to a scratch history, not the prompt's.
+        self.session = PromptSession(key_bindings=keys)
+        self.slash, self.toolbar = _slash_completer(), toolbar
+        self.scratch = InMemoryHistory()
 
     def prompt(self, message: str, default: str = "", completions: Any = None, secret: bool = False,
                main: bool = False) -> str:
         if main:
-            return self.main.prompt(message)
+            return self.session.prompt(message, default="", is_password=False, completer=self.slash,
+                                       complete_while_typing=True, bottom_toolbar=self.toolbar)
         completer = None
         if completions:
             from prompt_toolkit.completion import WordCompleter
 
             completer = WordCompleter(list(completions), sentence=True)
-        return self.other.prompt(message, default=default, is_password=secret, completer=completer,
-                                 complete_while_typing=bool(completer))
+        buffer = self.session.default_buffer
+        history, buffer.history = buffer.history, self.scratch
+        try:
+            return self.session.prompt(message, default=default, is_password=secret, completer=completer,
+                                       complete_while_typing=bool(completer), bottom_toolbar=None)
+        finally:
+            buffer.history = history
 
 
 def _slash_completer() -> Any:
@@ -130,11 +139,52 @@ def make_ui(renderer: Renderer, toolbar: Any = None) -> Any:
     """prompt_toolkit on a terminal when installed; plain input otherwise (saying once why)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return PlainUI()
+    install_lazy_wcwidth()
     try:
         return PtkUI(toolbar)
     except ImportError:
         renderer.line(PLAIN_NOTICE, "dim")
         return PlainUI()
+
+
+NARROW = frozenset("›•✓✗│·■↻▸□✔…─")
+
+
+def install_lazy_wcwidth() -> None:
+    """prompt_toolkit imports wcwidth at start-up only to measure characters, and wcwidth 0.9's
+    tables cost ~6 MB of RSS (bench/repl_rss.py), a twentieth of a router's RAM. Printable ASCII
+    (nearly everything typed over SSH) and our own symbols are one column wide, so a stand-in
+    answers those and loads the real module on the first other character."""
+    if "wcwidth" in sys.modules:
+        return
+    import types
+
+    stub = types.ModuleType("wcwidth")
+    stub.__dict__.update(
+        __lazy_stub__=True,
+        wcwidth=lambda char, *a: 1 if (" " <= char <= "~" or char in NARROW) and len(char) == 1
+        else real_wcwidth().wcwidth(char, *a),
+        wcswidth=lambda text, *a: real_wcwidth().wcswidth(text, *a),
+        __getattr__=_stub_getattr,
+    )
+    sys.modules["wcwidth"] = stub
+
+
+def _stub_getattr(name: str) -> Any:
+    if name.startswith("__"):  # the import machinery probing (__path__, ...): not a reason to load
+        raise AttributeError(name)
+    return getattr(real_wcwidth(), name)
+
+
+def real_wcwidth() -> Any:
+    """The real wcwidth module, imported on first need (replacing the stand-in)."""
+    mod = sys.modules.get("wcwidth")
+    if mod is not None and not getattr(mod, "__lazy_stub__", False):
+        return mod
+    sys.modules.pop("wcwidth", None)
+    import importlib
+
+    return importlib.import_module("wcwidth")
 
 
 # -- the REPL -------------------------------------------------------------------------------------

@@ -324,3 +324,19 @@ def test_exec_does_not_import_prompt_toolkit():
     code = ("import sys, codex_lite.cli, codex_lite.exec, codex_lite.session, codex_lite.rollout; "
             "assert 'prompt_toolkit' not in sys.modules, 'prompt_toolkit imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_wcwidth_tables_load_only_for_wide_characters():
+    """The stand-in keeps wcwidth's tables out of memory until a non-ASCII character needs them,
+    and then measures exactly like the real module."""
+    code = (
+        "import sys\n"
+        "from codex_lite import repl\n"
+        "repl.install_lazy_wcwidth()\n"
+        "from prompt_toolkit.utils import get_cwidth\n"
+        "assert get_cwidth('hello /status') == 13 and get_cwidth('› ') == 2\n"
+        "assert getattr(sys.modules['wcwidth'], '__lazy_stub__', False), 'loaded too early'\n"
+        "assert get_cwidth('漢字') == 4 and get_cwidth('\\u0301') == 0\n"
+        "assert not getattr(sys.modules['wcwidth'], '__lazy_stub__', False)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
