@@ -44,7 +44,10 @@ class Tmux:
 
     def start(self, argv: list[str], width: int = 80, height: int = 24) -> None:
         if self.pane_pids:
-            self.tmux("kill-session", "-t", "main")
+            try:
+                self.tmux("kill-session", "-t", "main")
+            except RuntimeError:  # the server is gone already (a hang-up test killed it)
+                pass
         self.tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height),
                   "-c", str(self.cwd), *argv)
         self.tmux("set-option", "-t", "main", "remain-on-exit", "on")
@@ -243,3 +246,40 @@ def test_forty_columns(term, model, litellm_proxy, codex_home, git_repo):
     assert len(sessions) == 1
     kinds = [json.loads(line)["event"] for line in sessions[0].read_text().splitlines()]
     assert "command_started" in kinds and "turn_completed" in kinds
+
+
+def test_dropped_connection_kills_the_command_and_keeps_the_session(term, model, litellm_proxy,
+                                                                    codex_home, git_repo):
+    """The SSH connection drops (the terminal hangs up) during a long command: the command's process
+    group dies with codex-lite, the session file holds the turn, and `resume --last` continues it."""
+    (codex_home / "config.toml").write_text(
+        f'model = "scripted"\napproval_policy = "never"\n\n[model_providers.litellm]\n'
+        f'base_url = "{litellm_proxy.url}"\napi_key = "{litellm_proxy.master_key}"\n')
+    pidfile = git_repo / "hup.pid"
+    model.set_script([completion(tool_calls=[("shell", {"command": ["sh", "-c", f"echo $$ > {pidfile}; sleep 300"]},
+                                              "call_hup")])])
+    term.start(CODEX)
+    term.wait_for("/help for commands")
+    term.type("start the long job")
+    deadline = time.monotonic() + WAIT
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline, term.screen()
+        time.sleep(0.1)
+    pgid, repl_pid = int(pidfile.read_text()), term.pane_pids[-1]
+    term.tmux("kill-server")  # the terminal goes away: SIGHUP
+    deadline = time.monotonic() + 15
+    while pgroup_alive(pgid) or os.path.exists(f"/proc/{repl_pid}"):
+        assert time.monotonic() < deadline, "codex-lite or its command survived the hang-up"
+        time.sleep(0.1)
+
+    model.set_script([completion("picked up where we left off")])
+    term.start([*CODEX, "resume", "--last"])
+    term.wait_for("start the long job")
+    term.type("continue")
+    term.wait_for("picked up where we left off")
+    msgs = model.chat_requests()[-1]["messages"]
+    [result] = [m for m in msgs if m.get("tool_call_id") == "call_hup"]
+    assert "interrupted" in result["content"]
+    assert msgs[-1]["content"] == "continue"
+    term.type("/quit")
+    assert term.wait_dead() == "0"
