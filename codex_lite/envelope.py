@@ -722,12 +722,10 @@ _WORKDIR = ("workdir", "cwd", "working_directory", "workingDirectory", "working_
 
 
 def normalize_call(call_id: str, name: str, arguments_text: str | None) -> RecoveredCall:
-    """Clean the name and normalise the arguments of one call (structured or leaked)."""
-    try:
-        return _normalize(call_id, name, arguments_text, [])
-    except Exception as exc:  # noqa: BLE001  model output must never crash the agent
-        return RecoveredCall(call_id, clean_name(str(name)), None,
-                             f"the tool call could not be read: {type(exc).__name__}")
+    """Clean the name and normalise the arguments of one call (structured or leaked): the same
+    rules as for leaked calls, since models send `container.exec` with `cmd` through structured
+    tool_calls too. Arguments given as a dict (some servers) are accepted as well. Never raises."""
+    return _safe_normalize(call_id, name, arguments_text, [])
 
 
 def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> RecoveredCall:
@@ -1009,13 +1007,13 @@ def _report_over_limit(result: Recovery, count: int) -> None:
     result.diagnostics.append(error)
 
 
-def _safe_normalize(call_id, name, args, notes) -> RecoveredCall:
-    """normalize_call for servers that send arguments as a dict instead of JSON text."""
+def _safe_normalize(call_id: str, name: str, args: Any, notes: list[str]) -> RecoveredCall:
+    """normalize_call that also records what it repaired in `notes`."""
     try:
-        return _normalize(call_id, name, args if isinstance(args, str) or args is None
-                          else json.dumps(args), notes)
+        text = args if isinstance(args, str) or args is None else json.dumps(args)
+        return _normalize(call_id, str(name or ""), text, notes)
     except Exception as exc:  # noqa: BLE001  model output must never crash the agent
-        return RecoveredCall(call_id, clean_name(name), None,
+        return RecoveredCall(call_id, clean_name(str(name or "")) or UNNAMED, None,
                              f"the tool call could not be read: {type(exc).__name__}")
 
 

@@ -397,3 +397,8 @@ def test_a_model_looping_on_calls_is_cut_and_told():
     assert len(got.calls) == MAX_LEAKED_CALLS + 1
     last = got.calls[-1]
     assert last.name == "unnamed_tool" and "10 more tool calls" in last.error
+
+
+def test_normalize_call_accepts_dict_arguments():
+    call = normalize_call("c1", "container.exec", {"cmd": ["ls"], "timeout": 5})  # type: ignore[arg-type]
+    assert (call.name, call.arguments) == ("shell", {"command": ["ls"], "timeout_ms": 5000})
