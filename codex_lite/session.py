@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, fields
 
 from codex_lite import events as ev
@@ -39,6 +38,15 @@ class Session:
                 listener.close()
 
 
+def new_session_id() -> str:
+    """A random (version 4) UUID string, without importing uuid (one OpenWrt package less)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def shell_settings(config: Config) -> ShellSettings:
     known = {f.name for f in fields(ShellSettings)}
     return ShellSettings(**{k: v for k, v in config.shell.items() if k in known})
@@ -72,7 +80,7 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
         model = resume.model
     if model is None:
         model, note = choose_model(config, client)
-    session_id = resume.session_id if resume else str(uuid.uuid4())
+    session_id = resume.session_id if resume else new_session_id()
     tele = telemetry.start(config, session_id, telemetry_enabled)
     if tele is not None:
         bus.add(tele)
