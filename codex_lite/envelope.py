@@ -63,6 +63,9 @@ from typing import Any
 
 @dataclass
 class RecoveredCall:
+    """One tool call, normalised. Exactly one of `arguments` and `error` is set: an error call is
+    answered with its error text (written for the model, so it can retry) instead of being run."""
+
     call_id: str
     name: str
     arguments: dict[str, Any] | None
@@ -72,6 +75,9 @@ class RecoveredCall:
 
 @dataclass
 class Recovery:
+    """What one answer meant: the text to show, the reasoning, the calls to run (structured ones
+    first), and what was repaired or could not be (for logs and telemetry, not for the user)."""
+
     text: str = ""
     reasoning: str = ""
     calls: list[RecoveredCall] = field(default_factory=list)
