@@ -304,7 +304,10 @@ class RetryTracker:
             self._classify("turn" if kind == "history_append" else "request")
         elif self.pending is not None:
             self._classify("request")
-        if kind == "retry":
+        if kind == "retry" and getattr(event, "scope", None) in ("turn", "request"):
+            self.pending = event  # the agent said which kind it is: no need to wait for the next event
+            self._classify(event.scope)
+        elif kind == "retry":
             self.pending = event
         elif kind == "usage":
             self._close("request", True)
