@@ -138,7 +138,7 @@ class Agent:
     def _ask_model(self) -> Answer:
         def on_retry(attempt: int, wait: float, reason: str) -> None:
             self.emit(ev.Retry(attempt=attempt, max_attempts=self.client.provider.request_max_retries + 1,
-                               wait_seconds=round(wait, 3), reason=reason))
+                               wait_seconds=round(wait, 3), reason=reason, scope="request"))
 
         started = time.monotonic()
         raw = self.client.chat(self.model, self.history, self.tools.specs, self.reasoning_effort,

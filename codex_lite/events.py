@@ -133,6 +133,7 @@ class Retry(Event):
     max_attempts: int = 1
     wait_seconds: float = 0.0
     reason: str = ""
+    scope: str = "turn"  # "turn": a fallback turn sent again; "request": an HTTP request retried
 
 
 @dataclass

@@ -83,6 +83,7 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     session_id = resume.session_id if resume else new_session_id()
     tele = telemetry.start(config, session_id, telemetry_enabled)
     if tele is not None:
+        tele.model = model
         bus.add(tele)
     patch_fs.recover(cwd)  # finish a patch that a killed run left half renamed
     if resume is None:  # before the agent exists, so the file holds the history from its first message
