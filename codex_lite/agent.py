@@ -75,9 +75,18 @@ class Agent:
         self.history = list(history)
 
     def run(self, prompt: str) -> TurnResult:
-        """One user turn, with the fallback-retry loop around it."""
+        """One user turn, with the fallback-retry loop around it. Ctrl-C (during a request, a
+        command or a retry wait) leaves a valid history and a turn_failed event, then propagates."""
         self.emit(ev.TurnStarted(prompt=prompt))
         self._usage = ev.TurnCompleted()
+        try:
+            return self._run(prompt)
+        except KeyboardInterrupt:
+            self._close_dangling_calls("interrupted by the user")
+            self.emit(ev.TurnFailed(message="interrupted"))
+            raise
+
+    def _run(self, prompt: str) -> TurnResult:
         kept_tool_work = False
         for attempt in range(1, self.retry.max_attempts + 1):
             mark = len(self.history)
@@ -94,14 +103,8 @@ class Agent:
                                        wait_seconds=self.retry.wait_seconds, reason=fb.reason))
                     self.sleep(self.retry.wait_seconds)
                 continue
-            except ModelError as exc:
+            except (ModelError, TooManyRounds) as exc:
                 return self._fail(str(exc), attempt)
-            except TooManyRounds as exc:
-                return self._fail(str(exc), attempt)
-            except KeyboardInterrupt:
-                self._close_dangling_calls("interrupted by the user")
-                self.emit(ev.TurnFailed(message="interrupted"))
-                raise
             if attempt > 1:
                 self.emit(ev.RetryOutcome(attempts=attempt, recovered=True))
             self.emit(self._usage)

@@ -164,3 +164,19 @@ def test_agents_md_from_repo_root_down_to_cwd(tmp_path):
     assert "<environment_context>" in text
     capped = build_instructions(str(repo / "pkg"), str(home), 10, files)
     assert "my rule" in capped and "pkg rule" not in capped
+
+
+def test_interrupt_during_the_retry_wait_is_a_failed_turn(server, tmp_path):
+    server.reset()
+    server.set_script([completion(reasoning_content="thinking only")])
+    seen: list[ev.Event] = []
+
+    def sleep(seconds):
+        raise KeyboardInterrupt
+
+    client = Client(Provider(id="t", base_url=server.base_url, request_max_retries=0))
+    tools = ToolBox(cwd=str(tmp_path), emit=seen.append, shell=ShellSettings())
+    agent = Agent(client, tools, "scripted", seen.append, retry=RetryPolicy(3, 30.0), sleep=sleep)
+    with pytest.raises(KeyboardInterrupt):
+        agent.run("q")
+    assert of(seen, ev.Retry) and of(seen, ev.TurnFailed)[0].message == "interrupted"
