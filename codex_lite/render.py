@@ -129,7 +129,7 @@ class Renderer:
             self.line(f"{marks.get(step.get('status'), '-')} {step.get('step')}", "italic", indent="  ")
 
     def on_retry(self, e: ev.Retry) -> None:
-        wait = f" in {e.wait_seconds:g}s" if e.wait_seconds else ""
+        wait = f" in {e.wait_seconds:g}s, Ctrl-C stops" if e.wait_seconds else ""
         self.line(self.mark("~ ", "↻ ") + f"retrying ({e.reason}): attempt {e.attempt + 1}/"
                   f"{e.max_attempts}{wait}", "yellow")
 

@@ -200,6 +200,7 @@ class Stats:
         self.retries = 0
         self.retried_turns = 0
         self.recovered = 0
+        self.turn_ended = True
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.Usage):
@@ -211,6 +212,10 @@ class Stats:
         elif isinstance(event, ev.RetryOutcome):
             self.retried_turns += 1
             self.recovered += int(event.recovered)
+        elif isinstance(event, ev.TurnStarted):
+            self.turn_ended = False
+        elif isinstance(event, (ev.TurnFailed, ev.TurnCompleted)):
+            self.turn_ended = True
 
 
 class Repl:
@@ -309,7 +314,8 @@ class Repl:
         try:
             self.session.agent.run(prompt)
         except KeyboardInterrupt:
-            pass  # the agent emitted TurnFailed("interrupted"); the renderer said so
+            if not self.stats.turn_ended:  # e.g. Ctrl-C during the wait before a fallback retry
+                self.session.bus(ev.TurnFailed(message="interrupted"))
         except Exception as exc:  # noqa: BLE001 - a bug in one turn must not end the session
             self.r.line(f"error: {type(exc).__name__}: {exc}", "red")
 
@@ -520,19 +526,34 @@ def git_diff(cwd: str) -> str | None:
 
 
 def telemetry_text(session: Any) -> str:
-    """Telemetry on/off and where; defensive because the telemetry module is still growing."""
+    """Telemetry on/off, where, and its all-time retry record; defensive (getattr, broad except)
+    because the telemetry module grows on its own schedule and /status must never fail."""
     tele = session.telemetry
     if tele is None:
         return "off"
-    status = getattr(tele, "status", None)
     try:
-        info = status() if callable(status) else None
+        info = tele.status() if callable(getattr(tele, "status", None)) else {}
     except Exception:  # noqa: BLE001
-        info = None
-    if isinstance(info, dict):
-        where = info.get("path") or info.get("dir") or info.get("log_dir")
-        return "on" + (f", {where}" if where else "")
-    return "on" + (f", {info}" if info else "")
+        info = {}
+    if isinstance(info, dict) and info.get("enabled") is False:
+        return "off (stopped after an error; see the warning above)"
+    where = info.get("dir") if isinstance(info, dict) else None
+    return "on" + (f", {where}" if where else "") + _all_time_retries(session.config)
+
+
+def _all_time_retries(config: Any) -> str:
+    from codex_lite import telemetry
+
+    summary = getattr(telemetry, "summary", None)
+    try:
+        data = summary(config) if callable(summary) else None
+    except Exception:  # noqa: BLE001
+        return ""
+    if not isinstance(data, dict) or not data.get("retry_attempts"):
+        return ""
+    rate = data.get("recovery_rate")
+    rate_text = f", recovery {rate:.0%}" if isinstance(rate, (int, float)) else ""
+    return f"; all time {data['retry_attempts']} retries{rate_text}"
 
 
 def own_rss_bytes() -> int | None:

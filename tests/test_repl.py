@@ -57,6 +57,7 @@ def run_repl(keys: str, *argv: str, plain: bool = False) -> tuple[int, str]:
         return repl.main(args, ui=repl.PlainUI(io.StringIO(keys), out), out=out), out.getvalue()
     with create_pipe_input() as pipe:
         pipe.send_text(keys)
+        pipe.close()  # end of input after the keys (like Ctrl-D), so a test cannot hang on a prompt
         with create_app_session(input=pipe, output=DummyOutput()):
             code = repl.main(args, ui=repl.PtkUI(), out=out)
     return code, out.getvalue()
@@ -340,3 +341,92 @@ def test_wcwidth_tables_load_only_for_wide_characters():
         "assert not getattr(sys.modules['wcwidth'], '__lazy_stub__', False)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_tab_completes_slash_commands(env):
+    """Completion runs in the background, so the keys come at typing speed from a thread."""
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    args = cli.build_parser().parse_args(["-m", "scripted"])
+    out = io.StringIO()
+
+    def typist(pipe) -> None:
+        for keys in ("/sta", "\t", "\r", "/ne", "\t", "\r", "/qu", "\t", "\r"):
+            time.sleep(0.3)
+            pipe.send_text(keys)
+        time.sleep(0.3)
+        pipe.close()
+
+    with create_pipe_input() as pipe:
+        threading.Thread(target=typist, args=(pipe,), daemon=True).start()
+        with create_app_session(input=pipe, output=DummyOutput()):
+            code = repl.main(args, ui=repl.PtkUI(), out=out)
+    screen = out.getvalue()
+    assert code == 0, screen
+    assert "Unknown command" not in screen, screen
+    assert "session" in screen and "telemetry" in screen  # /status ran
+    assert screen.count("codex-lite 0.1.0") == 2  # /new ran (a second banner)
+
+
+def test_fallback_turn_shows_a_toast_and_reasoning_never_envelopes(env):
+    env["model"].set_script([
+        completion("<|start|>assistant<|channel|>analysis<|message|>pondering<|end|>"),
+        completion(None, reasoning_content="thinking hard about it"),
+        completion("final words"),
+    ])
+    code, screen = run_repl("answer me\r/status\r/quit\r")
+    assert code == 0, screen
+    toasts = [line for line in screen.splitlines() if "retrying" in line]
+    assert len(toasts) == 2, screen
+    assert "thinking hard about it" in screen and "final words" in screen
+    assert "<|" not in screen and "analysis" not in screen.replace("analysis)", "")
+    assert "retries    2; turns retried 1, recovered 1" in screen
+
+
+def test_ctrl_c_cancels_the_retry_wait(env):
+    env["model"].set_script([completion(None, reasoning_content="only thoughts"), completion("never sent")])
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 20
+        while not env["model"].chat_requests() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    t0 = time.monotonic()
+    args = cli.build_parser().parse_args(["-m", "scripted", "-c", "retry.wait_seconds=60"])
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("think\r/quit\r")
+        with create_app_session(input=pipe, output=DummyOutput()):
+            code = repl.main(args, ui=repl.PtkUI(), out=out)
+    assert code == 0
+    assert time.monotonic() - t0 < 30
+    assert "Ctrl-C stops" in out.getvalue() and "interrupted" in out.getvalue()
+    assert len(env["model"].chat_requests()) == 1
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
+    from codex_lite import events as ev
+    from codex_lite.render import Renderer
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    tty = FakeTerminal()
+    Renderer(tty)(ev.TurnFailed(message="boom"))
+    assert "\033[31m" in tty.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    for out in (FakeTerminal(), io.StringIO()):
+        Renderer(out)(ev.TurnFailed(message="boom"))
+        assert "\033[" not in out.getvalue() and "error: boom" in out.getvalue()

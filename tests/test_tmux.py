@@ -74,8 +74,15 @@ class Tmux:
             time.sleep(0.1)
 
     def dead(self) -> tuple[bool, str]:
-        out = self.tmux("display-message", "-p", "-t", "main", "#{pane_dead} #{pane_dead_status}").split()
-        return out[0] == "1", (out[1] if len(out) > 1 else "")
+        """(exited, exit status or "signal N"). tmux 3.3a now and then leaves the pane's process a
+        zombie without reaping it (its status stays empty); the kernel still shows that zombie's
+        exit status in /proc/PID/stat (field 52), so read it there."""
+        out = self.tmux("display-message", "-p", "-t", "main",
+                        "#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}").strip().split("|")
+        status = out[1] or (f"signal {out[2]}" if out[2] else "")
+        if out[0] == "1" and not status:
+            status = zombie_status(self.pane_pids[-1])
+        return out[0] == "1" and bool(status), status
 
     def wait_dead(self, timeout: float = WAIT) -> str:
         deadline = time.monotonic() + timeout
@@ -93,6 +100,18 @@ class Tmux:
             pass
         for pid in self.pane_pids:
             _kill_group_and_wait(pid)
+
+
+def zombie_status(pid: int) -> str:
+    """The exit code (or "signal N") of a zombie process, "" when it is not one."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return ""
+    if fields[0] != "Z":
+        return ""
+    code = os.waitstatus_to_exitcode(int(fields[49]))
+    return str(code) if code >= 0 else f"signal {-code}"
 
 
 def _kill_group_and_wait(pid: int) -> None:
@@ -233,7 +252,11 @@ def test_forty_columns(term, model, litellm_proxy, codex_home, git_repo):
     term.wait_for("Allow this command?")
     term.type("y")
     term.wait_for("second")
-    term.type("/status")
+    term.tmux("send-keys", "-t", "main", "-l", "/sta")  # Tab completes the command
+    time.sleep(0.5)
+    term.keys("Tab")
+    time.sleep(0.5)
+    term.keys("Enter")
     term.wait_for("telemetry")
     screen = term.screen(joined=True)
     too_wide = [line for line in screen.splitlines() if len(line.rstrip()) > 40]
