@@ -318,6 +318,8 @@ class Repl:
                 self.session.bus(ev.TurnFailed(message="interrupted"))
         except Exception as exc:  # noqa: BLE001 - a bug in one turn must not end the session
             self.r.line(f"error: {type(exc).__name__}: {exc}", "red")
+            # calls left unanswered would make every later request invalid
+            self.session.agent._close_dangling_calls(f"failed: {type(exc).__name__}")
 
     def command(self, text: str) -> str | None:
         name, _, rest = text.partition(" ")
@@ -472,7 +474,13 @@ class Repl:
     # -- approvals --------------------------------------------------------------------------------
 
     def ask_approval(self, request: Any, always_label: str) -> Choice:
-        """The approval dialog. Ctrl-C here cancels the whole turn."""
+        """The approval dialog. Ctrl-C (or Ctrl-D) here cancels the whole turn."""
+        try:
+            return self._approval_dialog(request, always_label)
+        except EOFError:
+            raise KeyboardInterrupt from None
+
+    def _approval_dialog(self, request: Any, always_label: str) -> Choice:
         r = self.r
         if request.kind == "patch":
             r.line("Apply this patch?", "bold")

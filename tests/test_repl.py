@@ -430,3 +430,28 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch):
     for out in (FakeTerminal(), io.StringIO()):
         Renderer(out)(ev.TurnFailed(message="boom"))
         assert "\033[" not in out.getvalue() and "error: boom" in out.getvalue()
+
+
+def test_ctrl_c_at_the_approval_prompt_cancels_the_turn_cleanly(env):
+    env["model"].set_script([completion(tool_calls=[("shell", {"command": ["touch", "no.txt"]}, "c1")]),
+                             completion("next turn fine")])
+    code, screen = run_repl("make it\r" + CTRL_C + "again\r/quit\r", "-c", "approval_policy=untrusted")
+    assert code == 0, screen
+    assert "interrupted" in screen and "next turn fine" in screen
+    assert not (env["repo"] / "no.txt").exists()
+    msgs = env["model"].chat_requests()[1]["messages"]
+    assert [m.get("tool_call_id") for m in msgs if m["role"] == "tool"] == ["c1"]
+
+
+def test_resume_without_an_id_offers_a_list(env):
+    env["model"].set_script([completion("answer A"), completion("answer B"), completion("continued A")])
+    run_repl("question A\r/quit\r")
+    run_repl("question B\r/quit\r")
+    older = rollout.list_sessions(str(env["home"]))[1]
+    os.utime(older, (1, 1))
+    code, screen = run_repl("2\rmore\r/quit\r", "resume")
+    assert code == 0, screen
+    assert "Resume which session?" in screen and "question B" in screen.split("Resume which")[1]
+    assert "answer A" in screen
+    msgs = env["model"].chat_requests()[2]["messages"]
+    assert msgs[1]["content"] == "question A" and msgs[-1]["content"] == "more"
