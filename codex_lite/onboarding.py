@@ -115,8 +115,11 @@ def explain(exc: Exception, base_url: str) -> str:
     text = str(exc)
     if status in (401, 403):
         return f"The proxy refused the API key ({status}). Check the key: a LiteLLM master or virtual key."
-    if "connection refused" in text or "cannot reach" in text:
-        return f"Nothing answers at {base_url}: is the proxy running, and is the address right? ({text})"
+    if "connection refused" in text:
+        return f"Nothing answers at {base_url}: is the proxy running, and is the address right?"
+    if "cannot reach" in text:
+        reason = text.split(": ", 1)[-1].split(" (gave up")[0]
+        return f"Cannot reach {base_url} ({reason}): is the address right and the network up?"
     if status == 404:
         return f"{base_url} has no such endpoint or model (404): is this the proxy's address? ({text})"
     return text
@@ -133,12 +136,14 @@ def run(ui: Any, out: Any, config: Any, env: dict[str, str] | None = None) -> Se
              f"answers are saved in {config.path}.")
     url = env.get("LITELLM_BASE_URL") or config.provider.base_url
     key_kind, key_value = None, None
+    key_asked = False
     step = "url"
     while True:
         if step == "url":
             url = ask_url(ui, out, url)
-            step = "key"
+            step = "list" if key_asked else "key"
         if step == "key":
+            key_asked = True
             key_kind, key_value = ask_key(ui, out, env)
             step = "list"
         client = make_client(url, key_kind, key_value, env)

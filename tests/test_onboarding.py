@@ -97,7 +97,7 @@ def test_first_run_proxy_down_then_fixed_url(fresh):
     model = fresh["model"]
     model.set_script([completion("OK"), completion("hi there")])
     keys = (CTRL_U + dead_url() + "\r" + "sk-abc\r"       # proxy down
-            + "url\r" + CTRL_U + root(model) + "\r" + "sk-abc\r"  # edit the URL
+            + "url\r" + CTRL_U + root(model) + "\r"  # edit the URL; the key is kept
             + "\r" + "low\r"                                   # first model, effort low
             + "hello\r/quit\r")
     code, screen = _run_fresh(keys)
