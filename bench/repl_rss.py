@@ -1,6 +1,7 @@
 """Peak RSS of the interactive REPL after one turn, side by side with `python3 -c pass`.
 
     .venv/bin/python bench/repl_rss.py [--runs 3] [--limit-mb 25]
+    BENCH_OPTIMIZE=2 .venv/bin/python bench/repl_rss.py     # the same with python -OO bytecode
 
 Why: routers have 128 MB of RAM, so the REPL must stay close to a bare interpreter. Each case is a
 real process that writes its own VmHWM (the kernel's peak-RSS mark of its address space, read from
