@@ -151,8 +151,10 @@ class Renderer:
             if raw.lstrip().startswith("```"):
                 in_code = not in_code
                 continue
-            if in_code:
-                self.out.write("  " + self.style(_clip(raw, self.width - 2), "cyan") + "\n")
+            if in_code:  # cut into pieces, not clipped: on a phone the end of a line matters too
+                text, width = raw.replace("\t", "    "), max(10, self.width - 2)
+                for start in range(0, max(len(text), 1), width):
+                    self.out.write("  " + self.style(text[start:start + width], "cyan") + "\n")
                 continue
             self._markdown_line(raw)
         self.out.flush()

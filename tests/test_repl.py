@@ -455,3 +455,20 @@ def test_resume_without_an_id_offers_a_list(env):
     assert "answer A" in screen
     msgs = env["model"].chat_requests()[2]["messages"]
     assert msgs[1]["content"] == "question A" and msgs[-1]["content"] == "more"
+
+
+def test_nearly_full_context_suggests_compact(env):
+    env["model"].set_script([completion("big", usage=make_usage(900, 20))])
+    code, screen = run_repl("hi\r/quit\r", "-c", "model_context_window=1000")
+    assert code == 0, screen
+    assert "context nearly full (80 of 1000 tokens left): /compact" in screen
+
+
+def test_code_blocks_are_wrapped_not_cut():
+    from codex_lite import events as ev
+    from codex_lite.render import Renderer
+
+    out = io.StringIO()
+    Renderer(out, color=False, width=20)(ev.AgentMessage(text="```\n" + "x" * 30 + "END\n```", final=True))
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= 20 for line in lines) and lines[-1].endswith("END")
