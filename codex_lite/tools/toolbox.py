@@ -66,6 +66,9 @@ class ApprovalDecision:
     feedback: str | None = None  # what the user wants instead, passed on to the model
 
 
+# Called before a command runs or a patch is applied. An approver may also offer
+# `retry_failed(call_id, request) -> ApprovalDecision | None`, asked after a command failed
+# (approval_policy "on-failure"): approved runs it again, feedback is passed on to the model.
 Approver = Callable[[ApprovalRequest], ApprovalDecision]
 
 
@@ -110,13 +113,14 @@ class ToolBox:
             return self._patch(call_id, patch, os.path.join(workdir, subdir) if subdir else workdir)
         if patching.looks_like_bare_patch(argv):
             raise ToolError(patching.BARE_PATCH_HINT)
+        timeout_ms = _timeout_ms(args)
         request = ApprovalRequest("command", argv, workdir)
         self._ask(request)
-        output = self._run_command(call_id, argv, workdir, _timeout_ms(args))
-        retry = getattr(self.approver, "retry_failed", None)  # approval_policy on-failure
+        output = self._run_command(call_id, argv, workdir, timeout_ms)
+        retry = getattr(self.approver, "retry_failed", None)  # see Approver
         decision = retry(call_id, request) if retry else None
         while decision is not None and decision.approved:
-            output = self._run_command(call_id, argv, workdir, _timeout_ms(args))
+            output = self._run_command(call_id, argv, workdir, timeout_ms)
             decision = retry(call_id, request)
         if decision is not None and decision.feedback:
             output = _with_feedback(output, decision.feedback)
