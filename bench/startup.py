@@ -68,7 +68,7 @@ def main() -> int:
     py = getattr(sys, "_base_executable", sys.executable)
     deps = sysconfig.get_paths()["purelib"]
     env = {**os.environ, "CODEX_HOME": os.path.join(work, ".home"), "LITELLM_BASE_URL": server.url,
-           "LITELLM_API_KEY": "sk-bench", "CODEX_LITE_TELEMETRY": "0",
+           "LITELLM_API_KEY": "sk-bench",  # telemetry at its default (on), as users run it
            "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), deps])}
     cases = {
         "python3 -c pass": [py, "-c", "pass"],
