@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import pty
-import select
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from processes import read_pty  # noqa: E402
 from scripted_server import ScriptedServer, completion
 
 HWM = ("import atexit, os\n"
@@ -103,28 +103,16 @@ def _until(fd: int, marker: bytes, screen: bytes, timeout: float) -> bytes:
     while marker not in screen:
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {marker!r}:\n{screen[-2000:]!r}")
-        chunk = _read(fd, 0.2)
+        chunk = read_pty(fd, 0.2)
         if chunk is None:
             raise RuntimeError(f"REPL closed the terminal:\n{screen[-2000:]!r}")
-        if b"\x1b[6n" in chunk:  # prompt_toolkit asks where the cursor is; answer like a terminal
-            os.write(fd, b"\x1b[1;1R")
         screen += chunk
     return screen
 
 
-def _read(fd: int, wait: float) -> bytes | None:
-    ready, _, _ = select.select([fd], [], [], wait)
-    if not ready:
-        return b""
-    try:
-        return os.read(fd, 65536) or None
-    except OSError:
-        return None
-
-
 def _drain(fd: int, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and _read(fd, 0.1) is not None:
+    while time.monotonic() < deadline and read_pty(fd, 0.1) is not None:
         pass
 
 

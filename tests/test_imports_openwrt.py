@@ -16,13 +16,13 @@ from __future__ import annotations
 import ast
 import os
 import pty
-import select
 import signal
 import time
 from pathlib import Path
 
 import pytest
 from conftest import make_git_repo
+from processes import read_pty
 from scripted_server import completion
 from test_packaging import build_packages_once, pkgbuild  # pkgbuild: packaging/ is put on sys.path there
 from test_packaging_install import (
@@ -184,34 +184,20 @@ def _drive(fd: int, steps: list[tuple[bytes, bytes]], pid: int, peak: list[int],
     for expect, keys in steps:
         deadline = time.monotonic() + timeout
         while expect not in screen and time.monotonic() < deadline:
-            screen += _read(fd, 0.1) or b""
+            screen += read_pty(fd, 0.1) or b""
             peak[0] = max(peak[0], vm_hwm(pid))
         time.sleep(0.3)
-        screen += _read(fd, 0.1) or b""
+        screen += read_pty(fd, 0.1) or b""
         peak[0] = max(peak[0], vm_hwm(pid))
         os.write(fd, keys)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         peak[0] = max(peak[0], vm_hwm(pid))
-        chunk = _read(fd, 0.2)
+        chunk = read_pty(fd, 0.2)
         if chunk is None:
             break
         screen += chunk
     return screen
-
-
-def _read(fd: int, wait: float) -> bytes | None:
-    """What the terminal printed within `wait` seconds (b"" if nothing, None once it closed)."""
-    ready, _, _ = select.select([fd], [], [], wait)
-    if not ready:
-        return b""
-    try:
-        data = os.read(fd, 65536)
-    except OSError:
-        return None
-    if b"\x1b[6n" in data:  # cursor position request: answer like a terminal would
-        os.write(fd, b"\x1b[1;1R")
-    return data or None
 
 
 def _wait(pid: int, timeout: float) -> int:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import pgroup_alive
 from conftest import make_git_repo
 from scripted_server import completion, make_usage
 
@@ -218,18 +219,6 @@ def test_ctrl_d_exits(env):
     assert code == 0
 
 
-def _pgroup_alive(pgid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
-
-
 def test_ctrl_c_during_a_command_kills_its_group_and_returns_to_the_prompt(env):
     pidfile = env["repo"] / "pid"
     script = f"echo $$ > {pidfile}; sleep 60 & sleep 60; wait"
@@ -251,7 +240,7 @@ def test_ctrl_c_during_a_command_kills_its_group_and_returns_to_the_prompt(env):
     assert time.monotonic() - t0 < 30
     assert code == 0, screen
     assert "interrupted" in screen and "after" in screen
-    assert not _pgroup_alive(int(pidfile.read_text()))
+    assert not pgroup_alive(int(pidfile.read_text()))
     second = env["model"].chat_requests()[1]["messages"]
     assert any(m.get("tool_call_id") == "long" for m in second)  # the call was answered
 

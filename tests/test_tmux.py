@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from processes import pgroup_alive
 from conftest import cli_env
 from scripted_server import completion
 
@@ -121,19 +122,6 @@ def _kill_group_and_wait(pid: int) -> None:
         except (ProcessLookupError, PermissionError):
             return
         time.sleep(0.2)
-
-
-def pgroup_alive(pgid: int) -> bool:
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 @pytest.fixture
