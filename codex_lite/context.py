@@ -33,18 +33,24 @@ project's style; run the project's tests when there are some; never print secret
 slow and short of memory: avoid commands that walk huge trees or load big files."""
 
 
-def find_agents_files(cwd: str, codex_home: str) -> list[str]:
-    """Global AGENTS.md first, then from the repo root (the nearest folder with .git) down to cwd."""
-    cwd = os.path.abspath(cwd)
-    chain = [cwd]
-    probe = cwd
+def find_repo_root(path: str) -> str | None:
+    """The nearest folder at or above `path` that holds .git, or None outside a repository."""
+    probe = os.path.abspath(path)
     while not os.path.exists(os.path.join(probe, ".git")):
         parent = os.path.dirname(probe)
         if parent == probe:
-            chain = [cwd]  # no repository: only the cwd itself
-            break
+            return None
         probe = parent
-        chain.append(probe)
+    return probe
+
+
+def find_agents_files(cwd: str, codex_home: str) -> list[str]:
+    """Global AGENTS.md first, then from the repo root (the nearest folder with .git) down to cwd."""
+    cwd = os.path.abspath(cwd)
+    root = find_repo_root(cwd) or cwd  # no repository: only the cwd itself
+    chain = [cwd]
+    while chain[-1] != root:
+        chain.append(os.path.dirname(chain[-1]))
     files = [os.path.join(codex_home, "AGENTS.md")] + [os.path.join(d, "AGENTS.md") for d in reversed(chain)]
     return [f for f in files if os.path.isfile(f)]
 

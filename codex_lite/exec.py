@@ -12,6 +12,7 @@ import sys
 from typing import IO, Any
 
 from codex_lite import events as ev
+from codex_lite.context import find_repo_root
 
 
 class JsonlPrinter:
@@ -161,17 +162,6 @@ def read_prompt(arg: str | None, stdin: IO[str]) -> str | None:
     return arg.strip() if arg else None
 
 
-def in_git_repo(path: str) -> bool:
-    probe = os.path.abspath(path)
-    while True:
-        if os.path.exists(os.path.join(probe, ".git")):
-            return True
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return False
-        probe = parent
-
-
 def run(args: Any) -> int:
     """The body of `codex-lite exec`; returns the exit code."""
     try:
@@ -195,7 +185,7 @@ def _run(args: Any) -> int:
     if not os.path.isdir(cwd):
         print(f"codex-lite exec: no such directory: {cwd}", file=sys.stderr)
         return 1
-    if not args.skip_git_repo_check and not in_git_repo(cwd):
+    if not args.skip_git_repo_check and find_repo_root(cwd) is None:
         print(f"codex-lite exec: {cwd} is not inside a git repository; run it in one, or pass "
               "--skip-git-repo-check to run here anyway", file=sys.stderr)
         return 1
