@@ -73,18 +73,8 @@ def read_agents_docs(paths: list[str], max_bytes: int) -> str:
 def build_instructions(cwd: str, codex_home: str, max_doc_bytes: int,
                        agents_files: list[str] | None = None) -> str:
     agents_files = find_agents_files(cwd, codex_home) if agents_files is None else agents_files
-    sections = [BASE_INSTRUCTIONS, "<environment_context>\n" + environment_text(cwd)
-                + "\n</environment_context>"]
+    sections = [BASE_INSTRUCTIONS, platform_info.environment_text(cwd, wrap=True)]
     docs = read_agents_docs(agents_files, max_doc_bytes)
     if docs:
         sections.append("Instructions from AGENTS.md files (follow them; deeper folders win):\n\n" + docs)
     return "\n\n".join(sections)
-
-
-def environment_text(cwd: str) -> str:
-    text_fn = getattr(platform_info, "environment_text", None)
-    if text_fn is not None:
-        return text_fn(cwd)
-    facts = platform_info.describe(cwd)
-    tools = ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in facts.get("tools", {}).items())
-    return f"cwd: {cwd}\nshell: {facts.get('shell')}\ntools installed: {tools}"

@@ -160,7 +160,7 @@ def describe(cwd: str, path: str | None = None) -> dict:
 
 
 def environment_text(cwd: str, wrap: bool = False, path: str | None = None) -> str:
-    """Lines for the model's <environment_context> (context.py wraps them); wrap=True adds the tags."""
+    """Lines for the model's <environment_context>; wrap=True adds the tags (context.py asks for them)."""
     d = describe(cwd, path)
     shell = d["shell"] or "none found"
     if d["busybox"]:
