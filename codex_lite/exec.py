@@ -164,9 +164,11 @@ def read_prompt(arg: str | None, stdin: IO[str]) -> str | None:
 
 def run(args: Any) -> int:
     """The body of `codex-lite exec`; returns the exit code."""
+    from codex_lite.rollout import SessionNotFound
+
     try:
         return _run(args)
-    except ResumeError as exc:
+    except SessionNotFound as exc:
         print(f"codex-lite exec: {exc}", file=sys.stderr)
         return 1
 
@@ -217,20 +219,15 @@ def _run(args: Any) -> int:
 
 
 def _saved_session(config: Any, args: Any):
-    """(SavedSession, path) for `exec resume`, (None, None) otherwise; ResumeError when not found."""
+    """(SavedSession, path) for `exec resume`, (None, None) otherwise; SessionNotFound when missing."""
     from codex_lite import rollout
 
     if not (getattr(args, "resume_id", None) or getattr(args, "resume_last", False)):
         return None, None
     path = rollout.find_session(config.codex_home, args.resume_id)
     if path is None:
-        what = f"session {args.resume_id}" if args.resume_id else "an earlier session"
-        raise ResumeError(f"cannot resume: {what} not found under {config.codex_home}/sessions")
+        raise rollout.SessionNotFound(config.codex_home, args.resume_id)
     return rollout.load(path), path
-
-
-class ResumeError(Exception):
-    pass
 
 
 def _write_last_message(path: str, text: str) -> None:

@@ -455,8 +455,8 @@ class Repl:
         agent = self.session.agent
         self.r.line("compacting the conversation...", "dim")
         try:
-            raw = agent.client.chat(agent.model, agent.history + [{"role": "user", "content": COMPACT_PROMPT}],
-                                    None, agent.reasoning_effort)
+            request = agent.history + [{"role": "user", "content": COMPACT_PROMPT}]
+            raw = agent.client.chat(agent.model, request, None, agent.reasoning_effort)
         except ModelError as exc:
             self.r.line(f"compact failed: {exc}", "red")
             return
@@ -657,8 +657,7 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
                 first_prompt, args.session_id = args.session_id, None
             path = pick_session(config, args, ui, renderer)
             if path is None:
-                what = f"session {args.session_id}" if args.session_id else "an earlier session"
-                renderer.line(f"cannot resume: {what} not found under {config.codex_home}/sessions", "red")
+                renderer.line(str(rollout.SessionNotFound(config.codex_home, args.session_id)), "red")
                 return 1
             saved = rollout.load(path)
             if not args.cd and os.path.isdir(saved.cwd):

@@ -48,6 +48,14 @@ class SavedSession:
     path: str = ""
 
 
+class SessionNotFound(Exception):
+    """`resume` named a session that is not there; the message is shown as it is."""
+
+    def __init__(self, codex_home: str, session_id: str | None):
+        what = f"session {session_id}" if session_id else "an earlier session"
+        super().__init__(f"cannot resume: {what} not found under {codex_home}/sessions")
+
+
 class Recorder:
     """An event listener appending each event to the session file. A failing disk (full flash,
     read-only mount) costs the session file, never the session: the Bus drops us with a warning."""

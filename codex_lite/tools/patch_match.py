@@ -156,7 +156,8 @@ def _context_message(lines: Sequence[str], chunk: Chunk, number: int, cursor: in
 
 
 def _mismatch_message(lines: Sequence[str], chunk: Chunk, number: int, cursor: int) -> str:
-    where = " at the end of the file" if chunk.end_of_file else ("" if cursor == 0 else f" after line {cursor}")
+    where = " at the end of the file" if chunk.end_of_file else (
+        "" if cursor == 0 else f" after line {cursor}")
     msg = (f"chunk {number} (patch line {chunk.line_no}): these {len(chunk.old)} line(s) to replace "
            f"were not found{where}:\n" + _numbered(chunk.old, None))
     earlier = seek(lines, chunk.old, 0) if cursor else None
