@@ -4,7 +4,9 @@ Used for live turns and to re-draw a resumed session, with prompt_toolkit or wit
 writes text with ANSI styles, so it works on a plain TTY and in tests). Lines are wrapped to the
 terminal's width at the moment they are drawn (a phone turned sideways), command output is cut to a
 short head and tail, and styles are dropped for NO_COLOR or when the output is not a terminal.
-Envelope debris never gets here: the agent's events carry clean text only.
+Envelope debris never gets here: the agent's events carry clean text only. Control characters in
+any text (a command, a patch, model text, tool output) are made visible (visible.py) before the
+text is wrapped, cut or styled, so what is drawn is what the text really says.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import textwrap
 from typing import IO
 
 from codex_lite import events as ev
+from codex_lite.visible import visible
 
 STYLES = {"dim": "2", "italic": "2;3", "bold": "1", "red": "31", "green": "32", "cyan": "36",
           "yellow": "33", "magenta": "35", "boldcyan": "1;36"}
@@ -50,12 +53,14 @@ class Renderer:
         return max(20, shutil.get_terminal_size((80, 24)).columns)
 
     def style(self, text: str, name: str) -> str:
+        """The last step before drawing: `text` made visible, then our own style around it."""
+        text = visible(text)
         return f"\033[{STYLES[name]}m{text}\033[0m" if self.color and name else text
 
     def line(self, text: str = "", style: str = "", indent: str = "") -> None:
         """Write text wrapped to the width; every wrapped line gets `indent`."""
         width = max(10, self.width - len(indent))
-        for raw in text.split("\n") or [""]:
+        for raw in visible(text).split("\n") or [""]:
             parts = textwrap.wrap(raw, width, replace_whitespace=False, drop_whitespace=True,
                                   break_on_hyphens=False) or [""]
             for part in parts:
@@ -90,7 +95,11 @@ class Renderer:
             self.line(f"! unusable {e.name or 'tool'} call (the model was told): {e.error}", "yellow")
 
     def on_command_started(self, e: ev.CommandStarted) -> None:
-        self.line(self.style("$ ", "dim") + self.style(e.command, "bold"))
+        parts = textwrap.wrap(visible(e.command), max(10, self.width - 2), replace_whitespace=False,
+                              break_on_hyphens=False) or [""]
+        for i, part in enumerate(parts):
+            self.out.write((self.style("$ ", "dim") if i == 0 else "  ") + self.style(part, "bold") + "\n")
+        self.out.flush()
 
     def on_tool_result(self, e: ev.ToolResult) -> None:
         if e.name == "shell" and "exit_code" in e.metadata:
@@ -99,8 +108,8 @@ class Renderer:
             self.line(self.mark("! ", "✗ ") + _first_lines(e.output, 2, self.width), "red")
 
     def command_result(self, e: ev.ToolResult) -> None:
-        output = e.metadata.get("aggregated_output", e.output) or ""
-        lines = output.rstrip("\n").splitlines()
+        output = visible(e.metadata.get("aggregated_output", e.output) or "")
+        lines = output.rstrip("\n").split("\n")
         bar = self.mark("| ", "│ ")
         for text in _head_tail(lines, HEAD_LINES, TAIL_LINES):
             self.line(_clip(text, self.width - 2), "dim", indent=bar)
@@ -147,7 +156,7 @@ class Renderer:
     def markdown(self, text: str) -> None:
         """Light markdown: headings bold, list bullets, fenced code dim and unwrapped, `code` cyan."""
         in_code = False
-        for raw in text.strip("\n").split("\n"):
+        for raw in visible(text).strip("\n").split("\n"):
             if raw.lstrip().startswith("```"):
                 in_code = not in_code
                 continue
@@ -162,7 +171,8 @@ class Renderer:
     def _markdown_line(self, raw: str) -> None:
         heading = re.match(r"^(#{1,6})\s+(.*)$", raw)
         if heading:
-            self.line(self._inline(heading.group(2)), "bold")
+            for part in textwrap.wrap(heading.group(2), self.width, break_on_hyphens=False) or [""]:
+                self.out.write(self.style(INLINE_CODE.sub(r"\1", part), "bold") + "\n")
             return
         bullet = re.match(r"^(\s*)([-*+]|\d+[.)])\s+(.*)$", raw)
         if bullet:
@@ -187,7 +197,9 @@ class Renderer:
         """A unified diff (or patch), coloured; file headers only with `headers` (then bold);
         cut after `max_lines`."""
         head = ("--- ", "+++ ", "diff --git", "index ", "new file mode", "deleted file mode")
-        lines = [ln for ln in text.splitlines() if headers or not ln.startswith(head)]
+        lines = [ln for ln in visible(text).split("\n") if headers or not ln.startswith(head)]
+        if lines and not lines[-1]:
+            lines.pop()
         shown = lines if max_lines is None else lines[:max_lines]
         for ln in shown:
             style = ("bold" if ln.startswith(head) else "green" if ln.startswith("+")
@@ -210,6 +222,6 @@ def _head_tail(lines: list[str], head: int, tail: int) -> list[str]:
 
 
 def _first_lines(text: str, n: int, width: int) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    lines = [ln for ln in visible(text).strip().split("\n") if ln.strip()]
     shown = [_clip(ln, width * 2) for ln in lines[:n]]
     return "\n".join(shown) + (" ..." if len(lines) > n else "")

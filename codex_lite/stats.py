@@ -25,7 +25,9 @@ def main(args: Any) -> int:
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
-        print(render(data))
+        from codex_lite.visible import visible
+
+        print(visible(render(data)))  # retry reasons come from servers' answers
     return 0
 
 
