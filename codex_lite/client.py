@@ -4,7 +4,9 @@ One request at a time, the whole JSON answer at once: that is what made the Rust
 behind LiteLLM, and it keeps the agent single-threaded. Transient failures (429, 5xx, refused or
 dropped connections) are retried with capped exponential backoff and jitter, honouring Retry-After.
 Anything else is a ModelError whose message says which URL, which status and what the server said,
-and never contains the API key.
+and never contains the API key or an http_headers value (a hostile server may echo them): they are
+redacted before the server's text is cut to one short line. Request bodies are redacted the same
+way, so a secret that found its way into the conversation never leaves the device.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Callable
 import urllib3
 
 from codex_lite.config import Provider
+from codex_lite.redact import Redactor
 
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
@@ -37,6 +40,7 @@ class Client:
     def __init__(self, provider: Provider, sleep: Callable[[float], None] = time.sleep):
         self.provider = provider
         self.sleep = sleep
+        self.redactor = Redactor.for_provider(provider)
         self.http = urllib3.PoolManager(
             retries=False,
             timeout=urllib3.Timeout(connect=provider.connect_timeout_seconds,
@@ -49,7 +53,7 @@ class Client:
              reasoning_effort: str | None = None,
              on_retry: Callable[[int, float, str], None] | None = None) -> dict[str, Any]:
         """POST /chat/completions with stream=false; the parsed JSON answer."""
-        body: dict[str, Any] = {"model": model, "messages": messages, "stream": False}
+        body: dict[str, Any] = {"model": model, "messages": self.redactor.value(messages), "stream": False}
         if tools:
             body["tools"] = tools
             body["tool_choice"] = "auto"
@@ -59,7 +63,7 @@ class Client:
         if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list) \
                 or not answer["choices"]:
             raise ModelError(f"{self.provider.base_url}/chat/completions answered without choices: "
-                             f"{_short(json.dumps(answer)[:300])}")
+                             f"{_short(self.redactor.text(json.dumps(answer)))}")
         return answer
 
     def list_models(self) -> list[str]:
@@ -103,12 +107,10 @@ class Client:
     def _once(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
         try:
             return self._send(method, url, body)
-        except (_Transient, ModelError) as exc:
-            key = self.provider.api_key
-            if key and len(key) >= 4:  # some proxies echo the key they refused
-                exc.args = tuple(str(a).replace(key, "***") for a in exc.args)
-                if isinstance(exc, _Transient):
-                    exc.message = exc.message.replace(key, "***")
+        except (_Transient, ModelError) as exc:  # the last line of defence: texts are redacted below
+            exc.args = tuple(self.redactor.text(str(a)) for a in exc.args)
+            if isinstance(exc, _Transient):
+                exc.message = self.redactor.text(exc.message)
             raise
 
     def _send(self, method: str, url: str, body: dict[str, Any] | None) -> Any:
@@ -124,25 +126,26 @@ class Client:
         try:
             resp = self.http.request(method, full_url, body=payload, headers=headers)
         except urllib3.exceptions.HTTPError as exc:
-            raise _Transient(f"cannot reach {url}: {_reason(exc)}") from None
+            raise _Transient(f"cannot reach {url}: {_reason(exc, self.redactor)}") from None
         if resp.status == 429 or resp.status >= 500:
             # LiteLLM renames the upstream's Retry-After to llm_provider-retry-after
             wait = resp.headers.get("Retry-After") or resp.headers.get("llm_provider-retry-after")
-            raise _Transient(f"{url} answered {resp.status}: {_server_message(resp.data)}", resp.status,
+            raise _Transient(f"{url} answered {resp.status}: {self._said(resp)}", resp.status,
                              _retry_after(wait))
         if resp.status >= 400:
             hint = " (check the API key)" if resp.status in (401, 403) else ""
             if resp.status == 400 and b"No connected db" in resp.data:
                 hint = (" (the proxy accepts only its master key, since it has no key database: "
                         "check the API key)")
-            raise ModelError(f"{url} answered {resp.status}{hint}: {_server_message(resp.data)}",
-                             resp.status)
+            raise ModelError(f"{url} answered {resp.status}{hint}: {self._said(resp)}", resp.status)
         try:
             return json.loads(resp.data)
         except ValueError:
             raise ModelError(f"{url} answered {resp.status} with something that is not JSON: "
-                             f"{_server_message(resp.data)}", resp.status) from None
+                             f"{self._said(resp)}", resp.status) from None
 
+    def _said(self, resp: Any) -> str:
+        return _server_message(resp.data, self.redactor)
 
 class _Transient(Exception):
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
@@ -169,9 +172,9 @@ def _retry_after(value: str | None) -> float | None:
     return min(max(seconds, 0.0), RETRY_AFTER_CAP_SECONDS)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, redactor: Redactor) -> str:
     reason = getattr(exc, "reason", None) or exc
-    text = str(reason)
+    text = redactor.text(str(reason))
     if "Connection refused" in text:
         return "connection refused (is the proxy running?)"
     if "timed out" in text.lower():
@@ -179,9 +182,10 @@ def _reason(exc: Exception) -> str:
     return _short(text)
 
 
-def _server_message(data: bytes) -> str:
+def _server_message(data: bytes, redactor: Redactor) -> str:
     """What the server said, in one short line: the JSON error message, with any HTML error page in
-    it (LiteLLM wraps the upstream's page in its JSON) reduced to the page's title."""
+    it (LiteLLM wraps the upstream's page in its JSON) reduced to the page's title, and the secrets
+    it echoed redacted before it is cut."""
     text = data.decode("utf-8", "replace").strip()
     try:
         parsed = json.loads(text)
@@ -193,7 +197,7 @@ def _server_message(data: bytes) -> str:
         if msg is None and isinstance(err, dict):
             msg = err.get("detail") or parsed.get("detail")
         text = str(msg if msg is not None else text)
-    return _short(_without_html(text)) or "(empty body)"
+    return _short(redactor.text(_without_html(text))) or "(empty body)"
 
 
 def _without_html(text: str) -> str:

@@ -37,6 +37,10 @@ class StrTable:
     """Schema marker: a table whose values are all strings (http_headers, query_params)."""
 
 
+class StrList:
+    """Schema marker: a list of strings (shell_environment_policy's patterns)."""
+
+
 @dataclass(frozen=True)
 class Enum:
     choices: tuple[str, ...]
@@ -68,6 +72,8 @@ SCHEMA: dict[str, Any] = {
     "retry": {"max_attempts": int, "wait_seconds": Number},
     "agent": {"max_tool_rounds": int},
     "shell": {"timeout_ms": int, "max_output_bytes": int, "memory_limit_mb": int, "nice": int},
+    "shell_environment_policy": {"inherit": Enum(("all", "core", "none")), "ignore_default_excludes": bool,
+                                 "exclude": StrList, "include_only": StrList, "set": StrTable},
     "telemetry": {"enabled": bool, "dir": str, "max_total_bytes": int, "ring_buffer_bytes": int,
                   "debug_trace": bool, "session_usage": bool, "log_prompts": bool},
 }
@@ -108,6 +114,7 @@ class Config:
     retry_wait_seconds: float = 30.0
     max_tool_rounds: int = 200
     shell: dict[str, Any] = field(default_factory=dict)
+    shell_environment_policy: dict[str, Any] = field(default_factory=dict)
     telemetry: dict[str, Any] = field(default_factory=dict)
     profile: str | None = None
     file_exists: bool = False
@@ -171,6 +178,9 @@ def _check(value: Any, spec: Any, source: str, name: str) -> None:
     elif spec is StrTable:
         _expect(isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
                 source, name, "a table of strings", value)
+    elif spec is StrList:
+        _expect(isinstance(value, list) and all(isinstance(v, str) for v in value),
+                source, name, "a list of strings", value)
     elif spec is Number:
         _expect(isinstance(value, (int, float)) and not isinstance(value, bool), source, name,
                 "a number", value)
@@ -242,6 +252,7 @@ def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env:
         retry_wait_seconds=max(0.0, float(retry.get("wait_seconds", 30))),
         max_tool_rounds=max(1, data.get("agent", {}).get("max_tool_rounds", 200)),
         shell=data.get("shell", {}),
+        shell_environment_policy=data.get("shell_environment_policy", {}),
         telemetry=data.get("telemetry", {}),
     )
 

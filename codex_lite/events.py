@@ -204,15 +204,20 @@ Listener = Callable[[Event], None]
 
 class Bus:
     """Hands each event to every listener. A listener that breaks (a closed pipe, a full disk) is
-    dropped with one warning; the agent and the other listeners carry on."""
+    dropped with one warning; the agent and the other listeners carry on. With a `scrub` function
+    (the session's redact.Redactor.event) every listener sees the event with secrets redacted: the
+    screen, JSON output, the session file and telemetry alike."""
 
     def __init__(self, *listeners: Listener):
         self.listeners: list[Listener] = [listener for listener in listeners if listener]
+        self.scrub: Callable[[Event], Event] | None = None
 
     def add(self, listener: Listener) -> None:
         self.listeners.append(listener)
 
     def __call__(self, event: Event) -> None:
+        if self.scrub is not None:
+            event = self.scrub(event)
         for listener in list(self.listeners):
             try:
                 listener(event)

@@ -37,6 +37,8 @@ import time
 from collections import deque
 from typing import Any
 
+from codex_lite.redact import Redactor
+
 ENV_VAR = "CODEX_LITE_TELEMETRY"
 DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -549,6 +551,7 @@ class Telemetry:
         self.cap: int = table["max_total_bytes"]
         self.session_id, self.model = session_id, model
         self.secrets = [s for s in secrets if s]
+        self.redactor = Redactor(self.secrets)  # before texts are cut; _line scrubs the result again
         self.secrets += [json.dumps(s)[1:-1] for s in self.secrets if json.dumps(s)[1:-1] != s]
         self.ring = Ring(table["ring_buffer_bytes"])
         self.tracker = RetryTracker()
@@ -636,7 +639,10 @@ class Telemetry:
         try:
             self.tracker.see(event)
             self._count(event)
-            self._add(shape(event, bool(self.s["log_prompts"])))
+            log_prompts = bool(self.s["log_prompts"])
+            if log_prompts or event.kind not in PRIVATE_FIELDS:  # texts that are kept, then cut
+                event = self.redactor.event(event)
+            self._add(shape(event, log_prompts))
         except Exception as exc:  # noqa: BLE001 - telemetry never raises into the agent
             self._fail(exc)
             return

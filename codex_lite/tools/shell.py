@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from codex_lite.platform_info import mem_available_bytes
 
@@ -32,14 +33,20 @@ class ShellSettings:
     max_output_bytes: int = 1024 * 1024  # kept in memory per command (head + tail), the rest counted
     memory_limit_mb: int = 0             # RLIMIT_AS for children; 0 = no limit
     nice: int = 5
+    # Set by the session, not by config.toml: the children's environment (tools/child_env.py; None
+    # = ours) and the redact.Redactor whose secrets are replaced in the output before it is cut.
+    env: dict[str, str] | None = None
+    redactor: Any = None
 
 
 @dataclass
 class BoundedOutput:
     """Keeps the first and last `limit/2` bytes of a stream and counts everything, so memory stays
-    flat whatever a command prints."""
+    flat whatever a command prints. `margin` more bytes are kept on each side of both cuts, so that
+    a secret of up to `margin` bytes across a cut can be kept whole and redacted (see `text`)."""
 
     limit: int
+    margin: int = 0
     head: bytearray = field(default_factory=bytearray)
     tail: bytearray = field(default_factory=bytearray)
     total_bytes: int = 0
@@ -50,7 +57,7 @@ class BoundedOutput:
         self.total_bytes += len(data)
         self.total_lines += data.count(b"\n")
         self._last_byte = data[-1]
-        half = self.limit // 2
+        half = self.limit // 2 + self.margin
         room = half - len(self.head)
         if room > 0:
             self.head += data[:room]
@@ -64,14 +71,22 @@ class BoundedOutput:
     def truncated(self) -> bool:
         return self.total_bytes > len(self.head) + len(self.tail)
 
-    def text(self) -> str:
+    def text(self, redactor: Any = None) -> str:
+        """The output as text, secrets redacted (with a redactor) before anything is cut."""
+        redact = redactor.text if redactor else (lambda t: t)
         lines = self.total_lines + (1 if self.total_bytes and self._last_byte != 10 else 0)
-        head = self.head.decode("utf-8", "replace")
         if not self.truncated:
-            return head + self.tail.decode("utf-8", "replace")
-        tail = self.tail.decode("utf-8", "replace")
-        kept = head.count("\n") + tail.count("\n")
-        return f"{head}\n[... omitted {max(lines - kept, 0)} of {lines} lines ...]\n{tail}"
+            return redact((self.head + self.tail).decode("utf-8", "replace"))
+        head, tail = bytes(self.head), bytes(self.tail)
+        if self.margin:  # drop the margins again, cutting beside a secret rather than through it
+            half = self.limit // 2
+            cut = redactor.safe_cut if redactor else (lambda _data, at: at)
+            head = head[:cut(head, half)]
+            tail = tail[cut(tail, max(0, len(tail) - half)):]
+        head_text = redact(head.decode("utf-8", "replace"))
+        tail_text = redact(tail.decode("utf-8", "replace"))
+        kept = head_text.count("\n") + tail_text.count("\n")
+        return f"{head_text}\n[... omitted {max(lines - kept, 0)} of {lines} lines ...]\n{tail_text}"
 
 
 @dataclass
@@ -144,14 +159,17 @@ def _reap(proc: subprocess.Popen) -> tuple[int, int]:
 
 def run_command(argv: list[str], cwd: str, settings: ShellSettings, timeout_ms: int | None = None,
                 env: dict[str, str] | None = None) -> CommandResult:
-    """Run argv in cwd; stdout and stderr merged in the order they were written. Raises
-    FileNotFoundError / PermissionError for a missing or unusable program, KeyboardInterrupt after
-    killing the process group when the user presses Ctrl-C."""
+    """Run argv in cwd (with `env`, else the settings' environment); stdout and stderr merged in the
+    order they were written, the settings' secrets redacted. Raises FileNotFoundError /
+    PermissionError for a missing or unusable program, KeyboardInterrupt after killing the process
+    group when the user presses Ctrl-C."""
     timeout = (timeout_ms or settings.timeout_ms) / 1000.0
     started = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, preexec_fn=_child_setup(settings))
-    out = BoundedOutput(settings.max_output_bytes)
+    redactor = settings.redactor
+    proc = subprocess.Popen(argv, cwd=cwd, env=settings.env if env is None else env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=_child_setup(settings))
+    out = BoundedOutput(settings.max_output_bytes, redactor.longest_bytes if redactor else 0)
     timed_out = False
     try:
         timed_out = _pump(proc, out, started + timeout)
@@ -164,7 +182,7 @@ def run_command(argv: list[str], cwd: str, settings: ShellSettings, timeout_ms: 
     if timed_out:
         _kill_group(proc)
     exit_code, rss = _reap(proc)
-    text = out.text()
+    text = out.text(redactor)
     if timed_out:
         exit_code = TIMEOUT_EXIT_CODE
         text += f"\n[command timed out after {int(timeout * 1000)} ms; its process group was killed]"
