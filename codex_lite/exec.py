@@ -1,7 +1,10 @@
 """`codex-lite exec`: one task, no questions asked, human or JSONL output, exit code 0 or 1.
 
-Both printers are listeners on the agent's event stream. The JSONL schema is the one of
-`codex exec --json` (see README.md): scripts rely on it, so keep it stable.
+Both printers are listeners on the agent's event stream (which redacts secrets before they see an
+event). The JSONL schema is the one of `codex exec --json` (see README.md): scripts rely on it, so
+keep it stable. The human printer draws text only through `visible()`, so control characters in a
+command, its output or the model's text cannot act on the terminal; JSON lines stay exact JSON with
+those characters escaped (`visible.json_text`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import IO, Any
 
 from codex_lite import events as ev
 from codex_lite.context import find_repo_root
+from codex_lite.visible import json_text, visible
 
 
 class JsonlPrinter:
@@ -25,7 +29,7 @@ class JsonlPrinter:
         self.todo: dict[str, Any] | None = None
 
     def write(self, obj: dict[str, Any]) -> None:
-        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.write(json_text(json.dumps(obj, ensure_ascii=False)) + "\n")
         self.out.flush()
 
     def item(self, kind: str, started: bool = False, **fields: Any) -> dict[str, Any]:
@@ -113,6 +117,7 @@ class HumanPrinter:
 
     def say(self, text: str, style: str = "") -> None:
         codes = {"dim": "2", "italic": "2;3", "bold": "1", "red": "31", "green": "32"}
+        text = visible(text)
         if self.color and style:
             text = f"\033[{codes[style]}m{text}\033[0m"
         self.err.write(text + "\n")
@@ -169,12 +174,13 @@ def run(args: Any) -> int:
     try:
         return _run(args)
     except SessionNotFound as exc:
-        print(f"codex-lite exec: {exc}", file=sys.stderr)
+        print(f"codex-lite exec: {visible(str(exc))}", file=sys.stderr)
         return 1
 
 
 def _run(args: Any) -> int:
     from codex_lite import config as cfg_mod
+    from codex_lite import rollout
     from codex_lite.client import ModelError
     from codex_lite.session import open_session
 
@@ -196,12 +202,12 @@ def _run(args: Any) -> int:
     bus = ev.Bus(printer)
     try:
         resume, resume_path = _saved_session(config, args)
-        if resume is not None and not args.cd:
-            cwd = resume.cwd if os.path.isdir(resume.cwd) else cwd
+        if resume is not None:  # the workspace stays where exec was started (or -C); say so
+            print("codex-lite exec: " + visible(rollout.workspace_note(resume, cwd)), file=sys.stderr)
         session, note = open_session(config, cwd, bus, resume=resume, resume_path=resume_path,
                                      telemetry_enabled=getattr(args, "telemetry", None))
     except ModelError as exc:
-        printer(ev.TurnFailed(message=str(exc)))
+        bus(ev.TurnFailed(message=str(exc)))
         return 1
     if args.json:
         printer.write({"type": "thread.started", "thread_id": session.id})
@@ -211,10 +217,11 @@ def _run(args: Any) -> int:
         result = session.agent.run(prompt)
     finally:
         session.close()
+    answer = session.client.redactor.text(result.text)
     if args.output_last_message:
-        _write_last_message(args.output_last_message, result.text if result.ok else "")
+        _write_last_message(args.output_last_message, answer if result.ok else "")
     if result.ok and not args.json:
-        print(result.text)
+        print(visible(answer))
     return 0 if result.ok else 1
 
 

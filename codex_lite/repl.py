@@ -25,6 +25,7 @@ from codex_lite import events as ev
 from codex_lite import onboarding, rollout
 from codex_lite.approvals import Approvals, Choice, command_text
 from codex_lite.render import Renderer
+from codex_lite.visible import visible
 
 COMMANDS = {
     "/model": "choose the model and reasoning effort",
@@ -63,7 +64,7 @@ class PlainUI:
 
     def prompt(self, message: str, default: str = "", completions: Any = None, secret: bool = False,
                main: bool = False) -> str:
-        shown = f"{message.rstrip('> ')} [{default}]> " if default else message
+        shown = visible(f"{message.rstrip('> ')} [{default}]> " if default else message)
         if secret and getattr(self.inp, "isatty", lambda: False)():
             import getpass
 
@@ -263,6 +264,7 @@ class Repl:
 
     def replay(self, saved: rollout.SavedSession) -> None:
         self.r.line(f"resumed session {saved.session_id}", "dim")
+        self.r.line(rollout.workspace_note(saved, self.session.cwd), "yellow")
         self.r.replaying = True
         try:
             for event in saved.events:
@@ -283,7 +285,7 @@ class Repl:
         if agent is None:
             return ""
         effort = f" ({agent.reasoning_effort})" if agent.reasoning_effort else ""
-        return f" {agent.model}{effort} | {self.approvals.policy} | /help"
+        return visible(f" {agent.model}{effort} | {self.approvals.policy} | /help")
 
     def loop(self, first_prompt: str | None = None) -> int:
         if first_prompt:
@@ -363,7 +365,8 @@ class Repl:
 
         width = max(20, self.r.width)
         lead = f"{label:<10} "
-        lines = textwrap.wrap(value, width - len(lead), break_on_hyphens=False, break_long_words=True) or [""]
+        lines = textwrap.wrap(visible(value), width - len(lead), break_on_hyphens=False,
+                              break_long_words=True) or [""]
         self.r.out.write(self.r.style(lead, "dim") + lines[0] + "\n")
         for more in lines[1:]:
             self.r.out.write(" " * len(lead) + more + "\n")
@@ -440,7 +443,7 @@ class Repl:
         self.open()
 
     def cmd_diff(self, _: str) -> None:
-        text = git_diff(self.session.cwd)
+        text = git_diff(self.session.cwd, self.session.agent.tools.shell.env)
         if text is None:
             self.r.line("not a git repository (or git is not installed)", "yellow")
         elif not text.strip():
@@ -520,25 +523,32 @@ class Repl:
 # -- helpers --------------------------------------------------------------------------------------
 
 
-def git_diff(cwd: str) -> str | None:
+# The repository's config is the model's to write (a patch can change .git/config), so /diff runs
+# git with every config key that starts a program switched off: no pager, no external diff or
+# textconv filter, no fsmonitor hook.
+GIT = ["git", "-c", "core.fsmonitor=false", "--no-pager"]
+DIFF = [*GIT, "diff", "--no-color", "--no-ext-diff", "--no-textconv"]
+
+
+def git_diff(cwd: str, env: dict[str, str] | None = None) -> str | None:
     """`git diff` of tracked files plus untracked files as additions; None outside a repository.
-    Read through the shell runner's bounded buffer, so a huge diff cannot fill a router's memory."""
+    Read through the shell runner's bounded buffer, so a huge diff cannot fill a router's memory.
+    `env`: the session's environment for commands (None = ours)."""
     from codex_lite.tools.shell import ShellSettings, run_command
 
-    settings = ShellSettings(timeout_ms=30_000, max_output_bytes=512 * 1024, nice=0)
+    settings = ShellSettings(timeout_ms=30_000, max_output_bytes=512 * 1024, nice=0, env=env)
     try:
-        probe = run_command(["git", "rev-parse", "--is-inside-work-tree"], cwd, settings)
+        probe = run_command([*GIT, "rev-parse", "--is-inside-work-tree"], cwd, settings)
     except OSError:
         return None
     if probe.exit_code != 0:
         return None
-    parts = [run_command(["git", "--no-pager", "diff", "--no-color", "HEAD"], cwd, settings).output]
+    parts = [run_command([*DIFF, "HEAD"], cwd, settings).output]
     if parts[0].startswith("fatal:"):  # no commit yet
-        parts = [run_command(["git", "--no-pager", "diff", "--no-color"], cwd, settings).output]
-    untracked = run_command(["git", "ls-files", "--others", "--exclude-standard"], cwd, settings).output
+        parts = [run_command(DIFF, cwd, settings).output]
+    untracked = run_command([*GIT, "ls-files", "--others", "--exclude-standard"], cwd, settings).output
     for path in [p for p in untracked.splitlines() if p.strip()][:100]:
-        parts.append(run_command(["git", "--no-pager", "diff", "--no-color", "--no-index", "--",
-                                  os.devnull, path], cwd, settings).output)
+        parts.append(run_command([*DIFF, "--no-index", "--", os.devnull, path], cwd, settings).output)
     return "".join(p if p.endswith("\n") or not p else p + "\n" for p in parts)
 
 
@@ -659,9 +669,7 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
             if path is None:
                 renderer.line(str(rollout.SessionNotFound(config.codex_home, args.session_id)), "red")
                 return 1
-            saved = rollout.load(path)
-            if not args.cd and os.path.isdir(saved.cwd):
-                cwd = saved.cwd
+            saved = rollout.load(path)  # its cwd is only shown: the workspace stays `cwd`
         elif onboarding.needed(config):
             selection = onboarding.run(ui, renderer, config)
             if selection is None:

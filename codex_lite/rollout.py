@@ -14,12 +14,18 @@ file ends.
 File: $CODEX_HOME/sessions/YYYY/MM/DD/<YYYY-MM-DDTHH-MM-SS>-<session_id>.jsonl. The first line is a
 header {"event": "session_meta", "session_id", "cwd", "model", "created_at", "version"}; each
 later resume adds a {"event": "session_resumed", ...} line before its own events.
+
+Resume only resumes sessions: `find_session` answers with regular files under $CODEX_HOME/sessions
+and nothing else (no other path, no symlink leading out), and a resumed file is opened without
+following links, so `resume /any/path` cannot append to an arbitrary file. A file's `cwd` is data:
+front ends show it (`workspace_note`) but keep working where the user started codex-lite.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 from collections import deque
@@ -72,7 +78,7 @@ class Recorder:
         try:
             path = path or new_session_path(codex_home, session_id)
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as exc:
             print(f"codex-lite: warning: no session file (resume will not work): {exc}", file=sys.stderr)
             return None
@@ -135,14 +141,17 @@ def new_session_path(codex_home: str, session_id: str, now: float | None = None)
 
 def list_sessions(codex_home: str) -> list[str]:
     """Every session file, the most recently written first (a resumed old session counts as recent,
-    which is what `resume --last` means to a user)."""
+    which is what `resume --last` means to a user). Links are skipped (os.walk does not enter linked
+    folders either): a session is a file under sessions/, not something it points to."""
     found = []
     for root, _dirs, files in os.walk(sessions_dir(codex_home)):
         for name in files:
             if name.endswith(".jsonl"):
                 path = os.path.join(root, name)
                 try:
-                    found.append((os.stat(path).st_mtime_ns, name, path))
+                    info = os.lstat(path)
+                    if stat.S_ISREG(info.st_mode):
+                        found.append((info.st_mtime_ns, name, path))
                 except OSError:
                     continue
     found.sort(reverse=True)
@@ -150,10 +159,10 @@ def list_sessions(codex_home: str) -> list[str]:
 
 
 def find_session(codex_home: str, session_id: str | None = None) -> str | None:
-    """The newest session, or the one whose id (or a unique prefix of it, or its file path) is
-    given; None when there is no such session."""
-    if session_id and os.path.isfile(session_id):
-        return session_id
+    """The newest session, or the one whose id (or a unique prefix of it, or its file path under
+    $CODEX_HOME/sessions) is given; None when there is no such session."""
+    if session_id and (os.sep in session_id or session_id.endswith(".jsonl")):
+        return session_id if is_session_file(codex_home, session_id) else None
     paths = list_sessions(codex_home)
     if not session_id:
         return paths[0] if paths else None
@@ -162,6 +171,34 @@ def find_session(codex_home: str, session_id: str | None = None) -> str | None:
         return exact[0]
     prefix = [p for p in paths if _file_session_id(p).startswith(session_id)]
     return prefix[0] if len({_file_session_id(p) for p in prefix}) == 1 else None
+
+
+def is_session_file(codex_home: str, path: str) -> bool:
+    """A regular `.jsonl` file (not a link) that really is under $CODEX_HOME/sessions."""
+    root = os.path.realpath(sessions_dir(codex_home))
+    real = os.path.realpath(path)
+    return (path.endswith(".jsonl") and real.startswith(root + os.sep) and not os.path.islink(path)
+            and os.path.isfile(real))
+
+
+def workspace_note(saved: SavedSession, cwd: str) -> str:
+    """One line for the user on resume: the folder the session file names, checked, and the folder
+    the session continues in (always `cwd`, where codex-lite was started or -C)."""
+    here, there = os.path.abspath(cwd), saved.cwd
+    if not there:
+        return f"resuming in {here} (the session file names no folder)"
+    if not os.path.isabs(there):
+        problem = "is not an absolute path"
+    elif not os.path.exists(there):
+        problem = "no longer exists"
+    elif not os.path.isdir(there):
+        problem = "is not a folder"
+    elif os.path.realpath(there) == os.path.realpath(here):
+        return f"resuming in {here}"
+    else:
+        return f"the session worked in {there}; it continues here, in {here} (start codex-lite in " \
+               "that folder, or pass -C, to work there)"
+    return f"the session worked in {there}, which {problem}; it continues here, in {here}"
 
 
 def _file_session_id(path: str) -> str:
@@ -174,7 +211,7 @@ def load(path: str) -> SavedSession:
     without a result when the process died are answered with an "interrupted" result at the point
     the session was resumed, so the history is valid for the model and replays the same way every
     time. Raises OSError when the file cannot be read."""
-    saved = SavedSession(session_id=_file_session_id(path), cwd=os.getcwd(), model="", path=path)
+    saved = SavedSession(session_id=_file_session_id(path), cwd="", model="", path=path)
     shown: deque = deque(maxlen=MAX_REPLAY_EVENTS)
     usage = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0}
     with open(path, "rb") as f:
@@ -202,7 +239,8 @@ def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dic
         if kind == RESUMED:
             close_dangling_calls(saved.history)
         saved.session_id = str(record.get("session_id") or saved.session_id)
-        saved.cwd = str(record.get("cwd") or saved.cwd)
+        cwd = record.get("cwd")
+        saved.cwd = cwd if isinstance(cwd, str) and cwd else saved.cwd
         saved.model = str(record.get("model") or saved.model)
         return
     event = ev.from_dict(record)

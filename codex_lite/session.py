@@ -1,4 +1,10 @@
-"""Putting an agent together from the configuration: shared by `exec` and the REPL."""
+"""Putting an agent together from the configuration: shared by `exec` and the REPL.
+
+This is also where the trust boundary is wired in: the event bus redacts the configured secrets
+before any listener sees an event, commands get the [shell_environment_policy] environment and have
+their output redacted, patch journals live under $CODEX_HOME, and a resumed session keeps working in
+the folder it is opened in (the model is told when that differs from the folder it remembers).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
 from codex_lite.tools import patch_fs
+from codex_lite.tools.child_env import child_environment
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import Approver, ToolBox
 
@@ -47,9 +54,20 @@ def new_session_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def shell_settings(config: Config) -> ShellSettings:
-    known = {f.name for f in fields(ShellSettings)}
-    return ShellSettings(**{k: v for k, v in config.shell.items() if k in known})
+def shell_settings(config: Config, client: Client | None = None) -> ShellSettings:
+    """The [shell] table; with the session's client, also the children's environment and the
+    redactor of the output."""
+    known = {f.name for f in fields(ShellSettings)} - {"env", "redactor"}
+    settings = ShellSettings(**{k: v for k, v in config.shell.items() if k in known})
+    if client is not None:
+        settings.redactor = client.redactor
+        settings.env = child_environment(config.shell_environment_policy, os.environ, client.redactor.raw)
+    return settings
+
+
+def journal_dir(config: Config) -> str:
+    """Where apply_patch keeps its crash-recovery journals: never in a workspace."""
+    return os.path.join(config.codex_home, patch_fs.JOURNAL_DIR)
 
 
 def choose_model(config: Config, client: Client) -> tuple[str, str | None]:
@@ -75,6 +93,8 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     for the user (or None). With `resume`, the saved history is restored and the same session file
     is appended to."""
     client = Client(config.provider)
+    if client.redactor:
+        bus.scrub = client.redactor.event
     note = None
     if model is None and resume is not None and not config.model:
         model = resume.model
@@ -85,11 +105,12 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     if tele is not None:
         tele.model = model
         bus.add(tele)
-    patch_fs.recover(cwd)  # finish a patch that a killed run left half renamed
+    if config.sandbox_mode != "read-only":  # finish a patch that a killed run left half renamed
+        patch_fs.recover(cwd, journal_dir(config))
     if resume is None:  # before the agent exists, so the file holds the history from its first message
         recorder = _record(bus, config, session_id, cwd, model, None)
-    tools = ToolBox(cwd=cwd, emit=bus, shell=shell_settings(config), sandbox_mode=config.sandbox_mode,
-                    approver=approver)
+    tools = ToolBox(cwd=cwd, emit=bus, shell=shell_settings(config, client), sandbox_mode=config.sandbox_mode,
+                    approver=approver, journal_dir=journal_dir(config))
     agents_files = find_agents_files(cwd, config.codex_home)
     instructions = build_instructions(cwd, config.codex_home, config.project_doc_max_bytes, agents_files)
     agent = Agent(client, tools, model, bus, instructions=instructions,
@@ -99,8 +120,21 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     if resume is not None:
         agent.restore(resume.history)
         recorder = _record(bus, config, session_id, cwd, model, resume_path)
+        moved = _moved_note(resume.cwd, cwd)
+        if moved:
+            agent.append({"role": "user", "content": moved})
     return Session(session_id, os.path.abspath(cwd), config, client, agent, bus, agents_files,
                    recorder, tele), note
+
+
+def _moved_note(saved_cwd: str, cwd: str) -> str | None:
+    """What the model is told when a session continues in another folder than the one its history
+    (and its instructions) speak of."""
+    here = os.path.abspath(cwd)
+    if saved_cwd and os.path.isdir(saved_cwd) and os.path.realpath(saved_cwd) == os.path.realpath(here):
+        return None
+    return (f"Note from codex-lite: this session now continues in {here} (earlier messages may speak "
+            f"of {saved_cwd or 'another folder'}). Work in {here}; relative paths start there.")
 
 
 def _record(bus: ev.Bus, config: Config, session_id: str, cwd: str, model: str,

@@ -329,36 +329,72 @@ def dying_replace(src, dst):
         os._exit(9)          # killed between two renames: no rollback, no cleanup
     real_replace(src, dst)
 os.replace = dying_replace
-apply_patch(sys.argv[2], sys.argv[1])
+apply_patch(sys.argv[2], sys.argv[1], journal_dir=sys.argv[3])
 """
 
 
-def test_process_killed_half_way_is_finished_by_the_next_patch(root: Path):
+def test_process_killed_half_way_is_finished_by_the_next_patch(root: Path, tmp_path: Path):
     (root / "b.txt").write_text("b\n")
     (root / "c.txt").write_text("c\n")
+    journals = tmp_path / "journals"
     patch = ("*** Begin Patch\n*** Update File: a.txt\n@@\n-one\n+1\n*** Add File: n/new.txt\n+new\n"
              "*** Delete File: b.txt\n*** End Patch")
-    done = subprocess.run([sys.executable, "-c", KILLED_HALF_WAY, str(root), patch], check=False,
-                          cwd=Path(__file__).parent.parent, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", KILLED_HALF_WAY, str(root), patch, str(journals)],
+                          check=False, cwd=Path(__file__).parent.parent, capture_output=True, text=True)
     assert done.returncode == 9, done.stderr
-    assert (root / patch_fs.JOURNAL_NAME).exists()
+    assert os.path.exists(patch_fs.journal_path(str(journals), str(root)))
+    assert not [p for p in os.listdir(root) if "journal" in p]  # never in the workspace
     assert (root / "a.txt").read_text() == "1\ntwo\nthree\n"   # half applied for now
     assert (root / "b.txt").exists()
     follow_up = "*** Begin Patch\n*** Update File: c.txt\n@@\n-c\n+C\n*** End Patch"
-    apply_patch(follow_up, str(root))
+    apply_patch(follow_up, str(root), journal_dir=str(journals))
     assert tree(root) == {"a.txt": b"1\ntwo\nthree\n", "n/new.txt": b"new\n", "c.txt": b"C\n"}
     assert sorted(os.listdir(root)) == ["a.txt", "c.txt", "n"]
+    assert os.listdir(journals) == []
 
-
-def test_incomplete_journal_is_rolled_back(root: Path):
-    tmp = root / ".a.txt.apply_patch.tmp"
+def test_incomplete_journal_is_rolled_back(root: Path, tmp_path: Path):
+    real = Path(os.path.realpath(root))
+    tmp = real / ".a.txt.apply_patch.tmp"
     tmp.write_text("never renamed\n")
-    (root / patch_fs.JOURNAL_NAME).write_bytes(
-        f"R\0{tmp}\0{root / 'a.txt'}\0\nD\0{root / 'a.txt'}".encode())  # cut short: no END
-    assert patch_fs.recover(str(root)) is True
+    journals = tmp_path / "journals"
+    journals.mkdir()
+    Path(patch_fs.journal_path(str(journals), str(root))).write_bytes(
+        f"ROOT\0{real}\0\nR\0{tmp}\0{real / 'a.txt'}\0\nD\0{real / 'a.txt'}".encode())  # cut short: no END
+    assert patch_fs.recover(str(root), str(journals)) is True
     assert tree(root) == {"a.txt": b"one\ntwo\nthree\n"}
     assert sorted(os.listdir(root)) == ["a.txt"]
-    assert patch_fs.recover(str(root)) is False
+    assert patch_fs.recover(str(root), str(journals)) is False
+
+
+def test_a_journal_file_in_the_workspace_is_never_read(root: Path, tmp_path: Path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep\n")
+    (root / ".codex-lite-patch.journal").write_bytes(f"D\0{outside}\0\nEND\0\n".encode())
+    apply_patch("*** Begin Patch\n*** Add File: b.txt\n+b\n*** End Patch", str(root),
+                journal_dir=str(tmp_path / "journals"))
+    assert outside.read_text() == "keep\n"
+    assert (root / ".codex-lite-patch.journal").exists()
+
+
+def test_full_access_writes_outside_the_root_go_without_a_journal(root: Path, tmp_path: Path, monkeypatch):
+    """recover would refuse paths outside the root, so none is written for them: the in-memory
+    rollback still covers an error, only a killed process is not covered."""
+    journals = tmp_path / "journals"
+    written = []
+    real_replace = os.replace
+
+    def spy(src, dst):
+        written.append(os.listdir(journals) if journals.exists() else [])
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    patch = (f"*** Begin Patch\n*** Add File: {tmp_path / 'elsewhere.txt'}\n+x\n*** Add File: in.txt\n+y\n"
+             "*** End Patch")
+    apply_patch(patch, str(root), allow_outside=True, journal_dir=str(journals))
+    assert (tmp_path / "elsewhere.txt").read_text() == "x\n" and written == [[], []]
+    apply_patch("*** Begin Patch\n*** Add File: in2.txt\n+y\n*** Add File: in3.txt\n+z\n*** End Patch",
+                str(root), journal_dir=str(journals))
+    assert written[-1] == [os.path.basename(patch_fs.journal_path(str(journals), str(root)))]
 
 
 # ---- recognising patches sent through the shell tool -------------------------------------------

@@ -1,6 +1,7 @@
 """The apply_patch engine: Codex's patch format, applied all or nothing inside the workspace.
 
-    apply_patch(text, root, *, allow_outside=False, cwd=None) -> PatchResult  (raises PatchError)
+    apply_patch(text, root, *, allow_outside=False, cwd=None, journal_dir=None) -> PatchResult
+                                                  (raises PatchError)
     patch_from_argv(argv) -> tuple[str, str | None] | None
     looks_like_bare_patch(argv) -> bool          (the shell tool then answers BARE_PATCH_HINT)
     patch_from_arguments(arguments) -> str | None  (the function tool's {"input": PATCH}, leniently)
@@ -129,12 +130,14 @@ _FAILED = "apply_patch failed; nothing was changed."
 
 
 def apply_patch(text: str, root: str, *, allow_outside: bool = False,
-                cwd: str | None = None) -> PatchResult:
+                cwd: str | None = None, journal_dir: str | None = None) -> PatchResult:
     """Apply a Codex-format patch under the workspace `root` (absolute), all or nothing.
 
     Relative paths resolve against `cwd` when given (the folder of a `cd DIR && apply_patch`, or
     the shell call's workdir), else against `root`; either way they must stay inside `root`.
-    `allow_outside=True` (sandbox danger-full-access) lifts the confinement to `root`."""
+    `allow_outside=True` (sandbox danger-full-access) lifts the confinement to `root`.
+    `journal_dir` (under $CODEX_HOME) holds the crash-recovery journals; without it a process killed
+    in the middle of the renames leaves the patch half applied."""
     if not isinstance(text, str) or not text.strip():
         raise PatchError(f"{_FAILED} The patch is empty; send '*** Begin Patch' ... '*** End Patch'.")
     try:
@@ -143,11 +146,11 @@ def apply_patch(text: str, root: str, *, allow_outside: bool = False,
         raise PatchError(f"{_FAILED} Invalid patch: {exc}") from None
     if not os.path.isdir(root):
         raise PatchError(f"{_FAILED} The workspace root {root} is not an existing folder.")
-    recover(os.path.realpath(root))  # a patch interrupted by a killed process is finished first
+    recover(root, journal_dir)  # a patch interrupted by a killed process is finished first
     base = None if cwd is None else os.path.realpath(os.path.join(root, cwd))
     if base is not None and not os.path.isdir(base):
         raise PatchError(f"{_FAILED} The working folder {cwd} is not an existing folder.")
-    plan = _Plan(os.path.realpath(root), allow_outside, base)
+    plan = _Plan(os.path.realpath(root), allow_outside, base, journal_dir)
     for number, op in enumerate(ops, 1):
         try:
             plan.apply(op)
@@ -172,8 +175,10 @@ class _Plan:
     """The tree as the patch leaves it, built in memory: `state` maps an absolute path to its new
     text, or None once deleted; `originals` keeps the bytes each touched file had on disk."""
 
-    def __init__(self, root: str, allow_outside: bool, cwd: str | None = None):
+    def __init__(self, root: str, allow_outside: bool, cwd: str | None = None,
+                 journal_dir: str | None = None):
         self.root = root
+        self.journal_dir = journal_dir
         self.cwd = cwd
         self.allow_outside = allow_outside
         self.state: dict[str, str | None] = {}
@@ -258,7 +263,7 @@ class _Plan:
         writes = {p: t.encode("utf-8") for p, t in self.state.items() if t is not None}
         deletes = [p for p, t in self.state.items() if t is None and os.path.lexists(p)]
         writes = {p: b for p, b in writes.items() if self.originals.get(p) != b}
-        Commit(writes, deletes, self.originals, self.root).run()
+        Commit(writes, deletes, self.originals, self.root, self.journal_dir).run()
 
 
 def update_text(text: str, op: Operation) -> str:

@@ -10,14 +10,22 @@ the final `os.replace` is an atomic rename on the same filesystem) and flushed t
 all of them are there are they renamed into place, then deletions are done. If anything fails in
 that last phase (an OSError, or Ctrl-C), the files already replaced are restored from the original
 bytes held in memory, so an error never leaves half a patch applied. Against a process killed in
-the middle of the renames (OOM killer, power cut), a journal in the workspace root lists the
-renames and deletions before the first one happens; the next patch (or `recover`) finishes them.
-Temporary files are named `.NAME.apply_patch.tmp*` so that any left over are easy to spot.
+the middle of the renames (OOM killer, power cut), a journal lists the renames and deletions before
+the first one happens; the next start or patch (`recover`) finishes them. Temporary files are named
+`.NAME.apply_patch.tmp*` so that any left over are easy to spot.
+
+The journal is trusted state, so it lives under $CODEX_HOME (`patch-journal/<hash of the workspace
+path>.journal`), never in the workspace: a file that a repository ships is just a file. And even our
+own journal is only acted on when it names the workspace it is filed under and every path in it is
+inside that workspace, renames only move our own temporary files onto the file they were made for,
+and nothing climbs out through `..` or a symlinked folder; anything else is dropped untouched.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 
 # Files larger than this are refused (read and written): patching them needs several copies in
@@ -145,9 +153,16 @@ def _mode_of(path: str) -> int | None:
         return None
 
 
-# Present in the workspace root only while a commit renames files, or after a process died doing
-# so: see `recover`.
-JOURNAL_NAME = ".codex-lite-patch.journal"
+# Under $CODEX_HOME: present only while a commit renames files, or after a process died doing so.
+JOURNAL_DIR = "patch-journal"
+MAX_JOURNAL_BYTES = 1024 * 1024
+TEMP_SUFFIX = ".apply_patch.tmp"
+
+
+def journal_path(journal_dir: str, root: str) -> str:
+    """The journal of the workspace `root`: one per workspace, named by a hash of its real path."""
+    real = os.path.realpath(root).encode("utf-8", "surrogateescape")
+    return os.path.join(journal_dir, hashlib.sha256(real).hexdigest()[:32] + ".journal")
 
 
 def _encode_journal(records: list[list[str]]) -> bytes:
@@ -164,21 +179,26 @@ def _decode_journal(data: bytes) -> list[list[str]]:
     return records
 
 
-def recover(root: str) -> bool:
+def recover(root: str, journal_dir: str | None) -> bool:
     """Finish a commit that a killed process left half done in `root` (True when there was one).
 
     A complete journal means every new file was already on disk in a temporary file: the renames
     and deletions still pending are done now (roll forward). An incomplete journal means no rename
-    had started: its temporary files are removed (roll back). Called before every patch."""
-    journal = os.path.join(root, JOURNAL_NAME)
-    try:
-        with open(journal, "rb") as fh:
-            records = _decode_journal(fh.read())
-    except OSError:
+    had started: its temporary files are removed (roll back). A journal that fails `_validated` is
+    removed without acting on any of it. Called at start-up and before every patch."""
+    if not journal_dir:
         return False
-    complete = bool(records) and records[-1] == ["END"]
-    for record in records:
-        if record[0] == "R" and len(record) == 3 and os.path.exists(record[1]):
+    root = os.path.realpath(root)
+    journal = journal_path(journal_dir, root)
+    records = _read_journal(journal)
+    if records is None:
+        return False
+    complete = _validated(records, root)
+    if complete is None:
+        _silent_unlink(journal)
+        return False
+    for record in records[1:]:
+        if record[0] == "R" and os.path.exists(record[1]):
             if complete:
                 try:
                     os.replace(record[1], record[2])
@@ -186,10 +206,57 @@ def recover(root: str) -> bool:
                     pass
             else:
                 _silent_unlink(record[1])
-        elif record[0] == "D" and len(record) == 2 and complete and os.path.lexists(record[1]):
+        elif record[0] == "D" and complete and os.path.lexists(record[1]):
             _silent_unlink(record[1])
     _silent_unlink(journal)
     return True
+
+
+def _read_journal(path: str) -> list[list[str]] | None:
+    """The records of a regular journal file (not a link, not huge); None when there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JOURNAL_BYTES:
+            return []
+        return _decode_journal(fh.read(MAX_JOURNAL_BYTES))
+
+
+def _validated(records: list[list[str]], root: str) -> bool | None:
+    """Whether the journal is complete (it ends with END), or None when it is not one we wrote for
+    `root`: the first record must name `root`, renames must move one of our temporary files onto the
+    file it was made for, and every path must be inside `root`."""
+    if not records or records[0] != ["ROOT", root]:
+        return None
+    complete = records[-1] == ["END"]
+    for record in records[1:-1] if complete else records[1:]:
+        if record[0] == "R" and len(record) == 3:
+            ok = _our_temp_for(record[1], record[2]) and _confined(record[2], root)
+        elif record[0] == "D" and len(record) == 2:
+            ok = _confined(record[1], root)
+        else:
+            ok = False
+        if not ok:
+            return None
+    return complete
+
+
+def _our_temp_for(temp: str, target: str) -> bool:
+    """`temp` is `.NAME.apply_patch.tmp[N]` beside `target` (named NAME), as Commit makes them."""
+    name = os.path.basename(target)
+    pattern = re.escape("." + name + TEMP_SUFFIX) + r"\d{0,2}"
+    return os.path.dirname(temp) == os.path.dirname(target) and bool(name) and \
+        re.fullmatch(pattern, os.path.basename(temp)) is not None
+
+
+def _confined(path: str, root: str) -> bool:
+    """An absolute, normalised path strictly inside `root`, whose folder really is inside it too
+    (no symlinked folder leading out)."""
+    return (os.path.isabs(path) and os.path.normpath(path) == path and path != root
+            and _inside(path, root) and _inside(os.path.realpath(os.path.dirname(path)), root))
 
 
 class Commit:
@@ -199,8 +266,9 @@ class Commit:
     maps every touched path that existed -> its bytes before the patch (for rollback)."""
 
     def __init__(self, writes: dict[str, bytes], deletes: list[str], originals: dict[str, bytes],
-                 root: str = ""):
+                 root: str = "", journal_dir: str | None = None):
         self.root = root
+        self.journal_dir = journal_dir
         self.writes = writes
         self.deletes = deletes
         self.originals = originals
@@ -237,19 +305,26 @@ class Commit:
     def _write_journal(self) -> str | None:
         """Record the renames and deletions about to happen, so that `recover` can finish them if
         the process is killed half way (OOM killer, power cut). Written, with its END record,
-        and flushed to disk before the first rename."""
-        if not self.root or not (self._temps or self.deletes):
+        and flushed to disk before the first rename. Without a journal folder, or when a path is
+        outside the root (full access) and `recover` would refuse it, the commit goes without one:
+        the in-memory rollback still covers everything short of a killed process."""
+        if not self.root or not self.journal_dir or not (self._temps or self.deletes):
             return None
-        records = [["R", tmp, _write_target(path)] for path, tmp in self._temps.items()]
+        records = [["ROOT", self.root]]
+        records += [["R", tmp, _write_target(path)] for path, tmp in self._temps.items()]
         records += [["D", path] for path in self.deletes]
         records.append(["END"])
-        journal = os.path.join(self.root, JOURNAL_NAME)
+        if _validated(records, self.root) is None:
+            return None
+        journal = journal_path(self.journal_dir, self.root)
         try:
-            with open(journal, "wb") as fh:
+            os.makedirs(self.journal_dir, mode=0o700, exist_ok=True)
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            with os.fdopen(fd, "wb") as fh:
                 fh.write(_encode_journal(records))
                 fh.flush()
                 os.fsync(fh.fileno())
-        except OSError:  # a read-only root (full access, files elsewhere): go on without it
+        except OSError:  # CODEX_HOME read-only or full: go on without it
             _silent_unlink(journal)
             return None
         return journal
@@ -269,7 +344,7 @@ class Commit:
         folder = os.path.dirname(target)
         self._make_dirs(folder)
         mode = _mode_of(target)
-        base = os.path.join(folder, "." + os.path.basename(target) + ".apply_patch.tmp")
+        base = os.path.join(folder, "." + os.path.basename(target) + TEMP_SUFFIX)
         for n in range(100):
             tmp = base if n == 0 else f"{base}{n}"
             try:

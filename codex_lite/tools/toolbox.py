@@ -83,6 +83,7 @@ class ToolBox:
     shell: ShellSettings
     sandbox_mode: str = "workspace-write"
     approver: Approver | None = None
+    journal_dir: str | None = None  # patch crash-recovery journals, under $CODEX_HOME
 
     specs = TOOL_SPECS
 
@@ -182,7 +183,8 @@ class ToolBox:
         full_access = self.sandbox_mode == "danger-full-access"
         self._ask(ApprovalRequest("patch", ["apply_patch"], workdir, diff=patch))
         try:
-            result = patching.apply_patch(patch, self.cwd, cwd=workdir, allow_outside=full_access)
+            result = patching.apply_patch(patch, self.cwd, cwd=workdir, allow_outside=full_access,
+                                          journal_dir=self.journal_dir)
         except patching.PatchError as exc:
             self.emit(patching.failed_event(patch, call_id))
             raise ToolError(str(exc)) from None
