@@ -152,7 +152,7 @@ class HumanPrinter:
 
 
 def _first_lines(text: str, n: int) -> str:
-    lines = text.strip().splitlines()
+    lines = visible(text).strip().split("\n")  # a lone CR is shown, not taken for a line end
     return "\n".join(lines[:n]) + (f"\n... ({len(lines) - n} more lines)" if len(lines) > n else "")
 
 

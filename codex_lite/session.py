@@ -54,14 +54,13 @@ def new_session_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def shell_settings(config: Config, client: Client | None = None) -> ShellSettings:
-    """The [shell] table; with the session's client, also the children's environment and the
-    redactor of the output."""
+def shell_settings(config: Config, client: Client) -> ShellSettings:
+    """The [shell] table, the children's environment ([shell_environment_policy]) and the redactor
+    of their output (the client's: the same secrets)."""
     known = {f.name for f in fields(ShellSettings)} - {"env", "redactor"}
     settings = ShellSettings(**{k: v for k, v in config.shell.items() if k in known})
-    if client is not None:
-        settings.redactor = client.redactor
-        settings.env = child_environment(config.shell_environment_policy, os.environ, client.redactor.raw)
+    settings.redactor = client.redactor
+    settings.env = child_environment(config.shell_environment_policy, os.environ, client.redactor.raw)
     return settings
 
 

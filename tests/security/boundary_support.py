@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -142,3 +143,24 @@ def session_file(codex_home: Path, session_id: str, cwd: str, history: list[dict
     lines.append({"event": "agent_message", "text": "earlier answer", "final": True})
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
+
+
+# --------------------------------------------------------------------------- the REPL in a terminal
+
+
+@contextmanager
+def repl(proxy, codex_home: Path, cwd: Path, config: str = "", argv: tuple[str, ...] = (),
+         width: int = 100, height: int = 40):
+    """codex-lite's REPL under a private tmux server, configured for the proxy and the scripted
+    model (plus `config` lines), started in `cwd` with `argv`; killed with all it started at exit."""
+    from conftest import cli_env
+    from test_tmux import CODEX, Tmux
+
+    write_config(codex_home, f'model = "scripted"\n{config}\n\n[model_providers.litellm]\n'
+                             f'base_url = "{proxy.url}"\napi_key = "{proxy.master_key}"\n')
+    term = Tmux(cli_env(proxy.url, proxy.master_key, codex_home, {"TERM": "xterm-256color"}), cwd)
+    try:
+        term.start([*CODEX, "-c", "retry.wait_seconds=0", *argv], width=width, height=height)
+        yield term
+    finally:
+        term.close()

@@ -10,10 +10,11 @@ approval dialog, and `ESC[3A ESC[J` in a patch line erased the lines above it.
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from boundary_support import EXEC, EXEC_JSON, raw_controls, write_config
+from boundary_support import EXEC, EXEC_JSON, raw_controls, repl
 from scripted_server import completion
 
 pytestmark = pytest.mark.e2e
@@ -94,56 +95,43 @@ def test_json_output_is_exact_and_terminal_safe(where, model, run_cli):
 
 @pytest.fixture
 def repl_term(litellm_proxy, codex_home, git_repo):
-    from conftest import cli_env
-    from test_tmux import Tmux
+    """start(policy) -> a REPL at its prompt under tmux, with that approval policy."""
+    with ExitStack() as stack:
+        def start(policy: str = "on-request"):
+            term = stack.enter_context(repl(litellm_proxy, codex_home, git_repo,
+                                            f'approval_policy = "{policy}"'))
+            term.wait_for("/help for commands")
+            return term
+        yield start
 
-    def start(policy: str = "on-request", width: int = 100) -> Tmux:
-        write_config(codex_home, f'model = "scripted"\napproval_policy = "{policy}"\n\n'
-                                 f'[model_providers.litellm]\nbase_url = "{litellm_proxy.url}"\n'
-                                 f'api_key = "{litellm_proxy.master_key}"\n')
-        env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home, {"TERM": "xterm-256color"})
-        term = Tmux(env, git_repo)
-        terms.append(term)
-        from test_tmux import CODEX
 
-        term.start([*CODEX, "-c", "retry.wait_seconds=0"], width=width, height=40)
-        term.wait_for("/help for commands")
-        return term
-
-    terms: list = []
-    yield start
-    for term in terms:
-        term.close()
+def dialog_then_no(term, prompt: str) -> str:
+    """Type `prompt`, read the approval dialog it brings up, answer no without feedback; returns
+    the screen as the dialog showed it."""
+    term.type(prompt)
+    screen = term.wait_for("[y/")
+    term.type("n")
+    term.wait_for("what should it do instead?")
+    term.keys("Enter")
+    term.wait_for("declined")
+    return screen
 
 
 def test_approval_dialog_shows_the_hidden_part_of_a_command(repl_term, model, git_repo):
     spoof = ["bash", "-lc", f"touch pwned #{ERASE_LINE}$ ls -la"]
     model.set_script([completion(tool_calls=[("shell", {"command": spoof})]), completion("declined")])
-    term = repl_term()
-    term.type("list the files")
-    screen = term.wait_for("Allow this command?")
-    screen = term.wait_for("[y/")
-    assert "touch pwned" in screen, screen
+    screen = dialog_then_no(repl_term(), "list the files")
+    assert "Allow this command?" in screen and "touch pwned" in screen, screen
     assert "\\x1b[2K" in screen, screen
-    term.type("n")
-    term.wait_for("what should it do instead?")
-    term.keys("Enter")
-    term.wait_for("declined")
     assert not (git_repo / "pwned").exists()
 
 
 def test_patch_approval_cannot_erase_its_own_header(repl_term, model, git_repo):
     patch = f"*** Begin Patch\n*** Add File: pwned.txt\n+harmless{CLEAR}\n*** End Patch"
     model.set_script([completion(tool_calls=[("apply_patch", {"input": patch})]), completion("declined")])
-    term = repl_term(policy="untrusted")
-    term.type("add a file")
-    screen = term.wait_for("[y/")
+    screen = dialog_then_no(repl_term(policy="untrusted"), "add a file")
     assert "Apply this patch?" in screen and "pwned.txt" in screen, screen
     assert "\\x1b[3A" in screen, screen
-    term.type("n")
-    term.wait_for("what should it do instead?")
-    term.keys("Enter")
-    term.wait_for("declined")
     assert not (git_repo / "pwned.txt").exists()
 
 

@@ -9,11 +9,10 @@ session file's `cwd` moved patch confinement wherever it said.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from boundary_support import outside_tree, session_file, snapshot, write_config
+from boundary_support import outside_tree, repl, session_file, snapshot
 from scripted_server import completion
 
 pytestmark = pytest.mark.e2e
@@ -125,28 +124,19 @@ def test_a_broken_session_cwd_is_reported_not_used(saved, model, run_cli, codex_
 
 def test_the_repl_resume_shows_the_saved_folder_and_stays_in_the_workspace(model, litellm_proxy, codex_home,
                                                                            git_repo, tmp_path):
-    from conftest import cli_env
-    from test_tmux import CODEX, Tmux
-
     out = outside_tree(tmp_path)
     before = snapshot(out["dir"])
     session_file(codex_home, SID, str(out["dir"]))
-    write_config(codex_home, f'model = "scripted"\napproval_policy = "never"\n\n[model_providers.litellm]\n'
-                             f'base_url = "{litellm_proxy.url}"\napi_key = "{litellm_proxy.master_key}"\n')
     model.set_script([completion(tool_calls=[("apply_patch", {"input": ADD_PWNED})]), completion("patched")])
-    env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home, {"TERM": "xterm-256color"})
-    term = Tmux(env, git_repo)
-    try:
-        term.start([*CODEX, "resume", SID], width=160)
-        screen = term.wait_for("resumed session")
+    with repl(litellm_proxy, codex_home, git_repo, 'approval_policy = "never"', ("resume", SID),
+              width=160) as term:
         screen = term.wait_for("earlier answer")
-        assert str(out["dir"]) in screen, screen
+        flat = " ".join(screen.split())  # the note is wrapped to the terminal's width
+        assert "resumed session" in flat and str(out["dir"]) in flat, screen
+        assert f"continues here, in {git_repo}" in flat, screen
         term.type("go on")
         term.wait_for("patched")
         term.type("/quit")
         assert term.wait_dead() == "0"
-    finally:
-        term.close()
     assert snapshot(out["dir"]) == before
     assert (git_repo / "pwned.txt").exists()
-    assert os.path.basename(str(git_repo)) in screen

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from boundary_support import EXEC_JSON, journal_bytes, outside_tree, snapshot, write_config
+from boundary_support import EXEC_JSON, journal_bytes, outside_tree, repl, snapshot
 from scripted_server import completion
 
 from codex_lite.tools import patch_fs
@@ -63,24 +63,14 @@ def test_a_repository_journal_cannot_delete_workspace_files_either(model, run_cl
 def test_the_repl_start_ignores_a_repository_journal_too(model, litellm_proxy, codex_home, git_repo,
                                                         tmp_path):
     """The REPL opens its session the same way; under tmux, as a user starts it."""
-    from conftest import cli_env
-    from test_tmux import CODEX, Tmux
-
     out = outside_tree(tmp_path)
     before = snapshot(out["dir"])
     (git_repo / WORKSPACE_JOURNAL).write_bytes(hostile_journal(out))
-    write_config(codex_home, f'model = "scripted"\nsandbox_mode = "read-only"\n\n[model_providers.litellm]\n'
-                             f'base_url = "{litellm_proxy.url}"\napi_key = "{litellm_proxy.master_key}"\n')
-    env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home, {"TERM": "xterm-256color"})
-    term = Tmux(env, git_repo)
-    try:
-        term.start(CODEX)
+    with repl(litellm_proxy, codex_home, git_repo, 'sandbox_mode = "read-only"') as term:
         term.wait_for("/help for commands")
         assert snapshot(out["dir"]) == before
         term.type("/quit")
         assert term.wait_dead() == "0"
-    finally:
-        term.close()
     assert snapshot(out["dir"]) == before
     assert model.requests() == []
 
