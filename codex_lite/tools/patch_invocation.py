@@ -134,13 +134,11 @@ def _heredoc_body(body: str, delim: str, strip_tabs: bool) -> str | None:
 
 
 def _quoted_argument(rest: str) -> str | None:
-    """`apply_patch '*** Begin Patch ...'`: the single quoted argument, when it holds a patch."""
-    import shlex  # rare form: keep the import off the common path
+    """`apply_patch '*** Begin Patch ...'`: the quoted argument, read as the shell reads it (a
+    quote inside the patch arrives as `'\\''`), when the script is just that and it holds a patch."""
+    from codex_lite.tools import sh_syntax  # rare form: keep the import off the common path
 
-    try:
-        words = shlex.split(rest)
-    except ValueError:
-        return None
-    if len(words) == 2 and words[1].lstrip().startswith(BEGIN):
+    words = sh_syntax.split(rest)
+    if words is not None and len(words) == 2 and words[1].lstrip().startswith(BEGIN):
         return words[1]
     return None

@@ -19,7 +19,7 @@ context. `rewrite` adds exclusions for HEAVY_DIRS in a form the installed tool a
   git checkout and `rg -uu`. A recursive grep is never turned into rg: BRE vs Rust regex, binary
   file messages and ignore files would change the output.
 
-Inside `bash -lc`/`sh -c` scripts every simple command is found with a linear tokenizer (quotes,
+Inside `bash -lc`/`sh -c` scripts every simple command is found with sh_syntax.Scanner (quotes,
 escapes, heredoc bodies, `$( )` recursed into, pipelines, `&&` chains, nested `sh -c '...'`) and only
 insertions are made, so the model's own quoting and globs are kept byte for byte.
 
@@ -439,270 +439,6 @@ def _rewrite(argv: list[str], path: str | None, depth: int) -> list[str]:
 # ----------------------------------------------------------------------------- shell scripts
 
 
-class _Bail(Exception):
-    """The script uses something we do not parse safely: leave it unchanged."""
-
-
-class _Word:
-    __slots__ = ("end", "start", "value")
-
-    def __init__(self, start: int, end: int, value: str | None) -> None:
-        self.start, self.end, self.value = start, end, value  # value None: has expansions
-
-
-_OPS = ";&|()\n"
-_RESERVED = {"if", "then", "else", "elif", "while", "until", "do", "!", "{", "}", "time", "command",
-             "exec", "nohup", "fi", "done"}
-
-
-class _Scanner:
-    """A linear POSIX-sh tokenizer that finds simple commands and their words' source spans."""
-
-    def __init__(self, s: str) -> None:
-        self.s = s
-        self.commands: list[list[_Word]] = []
-        self.heredocs: list[tuple[str, bool]] = []
-        self.params: list[str] = []  # the insides of ${...}, for shells.py's bash-ism check
-        self.braces = False  # an unquoted {a,b} or {1..3}: brace expansion, which ash lacks
-
-    def scan(self, i: int, in_subst: bool) -> int:
-        """Scan commands from i; in a $( ) stop at its closing paren and return its index."""
-        s, n = self.s, len(self.s)
-        cur: list[_Word] = []
-        depth = 0
-        redirect = ""  # pending redirection operator waiting for its target word
-        while i < n:
-            c = s[i]
-            if c in " \t":
-                i += 1
-                continue
-            if c == "\\" and s.startswith("\\\n", i):
-                i += 2
-                continue
-            if c == "#" and (i == 0 or s[i - 1] in " \t\n;&|()"):
-                while i < n and s[i] != "\n":
-                    i += 1
-                continue
-            if c in _OPS or (c in "<>") or (c == "&" and s.startswith("&>", i)):
-                if redirect:
-                    raise _Bail()
-                if c in "<>" or s.startswith("&>", i):
-                    op, i = self._redir_op(i)
-                    redirect = op
-                    continue
-                if s.startswith(";;", i):
-                    raise _Bail()
-                self._end(cur)
-                cur = []
-                if c == "\n":
-                    i = self._skip_heredocs(i + 1)
-                    continue
-                if c == "(":
-                    depth += 1
-                elif c == ")":
-                    if depth == 0:
-                        if in_subst:
-                            return i
-                        raise _Bail()
-                    depth -= 1
-                i += 2 if s.startswith(("&&", "||", "|&"), i) else 1
-                continue
-            word, i = self._word(i)
-            if redirect:
-                if redirect in ("<<", "<<-"):
-                    if word.value is None:
-                        raise _Bail()
-                    self.heredocs.append((word.value, redirect == "<<-"))
-                redirect = ""
-                continue
-            if i < n and s[i] in "<>" and word.value is not None and word.value.isdigit() \
-                    and s[word.start:word.end].isdigit():
-                continue  # IO number such as 2>: part of the redirection
-            cur.append(word)
-        if in_subst or redirect:
-            raise _Bail()
-        self._end(cur)
-        return i
-
-    def _end(self, words: list[_Word]) -> None:
-        if words:
-            self.commands.append(words)
-
-    def _redir_op(self, i: int) -> tuple[str, int]:
-        for op in ("<<<", "<<-", "&>>", "<<", ">>", "<&", ">&", "<>", ">|", "&>", "<", ">"):
-            if self.s.startswith(op, i):
-                if op in ("<", ">") and self.s.startswith("(", i + 1):
-                    raise _Bail()  # process substitution
-                return op, i + len(op)
-        raise _Bail()
-
-    def _word(self, i: int) -> tuple[_Word, int]:
-        """Read one word; its value is None when it contains expansions."""
-        s, n = self.s, len(self.s)
-        start = i
-        out: list[str] = []
-        unquoted: list[str] = []
-        opaque = False
-        while i < n:
-            c = s[i]
-            if c in " \t\n;&|()<>":
-                break
-            if c == "'":
-                j = s.find("'", i + 1)
-                if j < 0:
-                    raise _Bail()
-                out.append(s[i + 1:j])
-                i = j + 1
-            elif c == '"':
-                i, part = self._dquote(i + 1)
-                if part is None:
-                    opaque = True
-                else:
-                    out.append(part)
-            elif c == "\\":
-                if i + 1 >= n:
-                    raise _Bail()
-                if s[i + 1] != "\n":
-                    out.append(s[i + 1])
-                i += 2
-            elif c == "$" and self._expands(i, False):
-                i = self._dollar(i)
-                opaque = True
-            elif c == "`":
-                i = self._backtick(i)
-                opaque = True
-            else:
-                out.append(c)
-                unquoted.append(c)
-                i += 1
-        if i == start:
-            raise _Bail()
-        if "{" in unquoted and not self.braces:
-            text = "".join(unquoted)
-            # grep's --include={a,b} globs are expanded by the BusyBox helper itself
-            self.braces = not text.startswith(("--include=", "--exclude=")) and _brace_expansion(text)
-        return _Word(start, i, None if opaque else "".join(out)), i
-
-    def _dquote(self, i: int) -> tuple[int, str | None]:
-        s, n = self.s, len(self.s)
-        out: list[str] = []
-        opaque = False
-        while i < n:
-            c = s[i]
-            if c == '"':
-                return i + 1, None if opaque else "".join(out)
-            if c == "\\" and i + 1 < n:
-                if s[i + 1] in '$`"\\':
-                    out.append(s[i + 1])
-                elif s[i + 1] != "\n":
-                    out.append(s[i:i + 2])
-                i += 2
-            elif c == "$" and self._expands(i, True):
-                i = self._dollar(i)
-                opaque = True
-            elif c == "`":
-                i = self._backtick(i)
-                opaque = True
-            else:
-                out.append(c)
-                i += 1
-        raise _Bail()
-
-    def _expands(self, i: int, quoted: bool) -> bool:
-        """Is the $ at s[i] an expansion? A $ before a space, quote or end is a literal $."""
-        nxt = self.s[i + 1] if i + 1 < len(self.s) else ""
-        if nxt == "'":
-            return not quoted  # $'...' only outside double quotes
-        return bool(nxt) and (nxt.isalnum() or nxt in "_({@*#?$!-")
-
-    def _dollar(self, i: int) -> int:
-        """Skip an expansion at s[i] == '$'; commands inside $( ) are collected too."""
-        s, n = self.s, len(self.s)
-        nxt = s[i + 1] if i + 1 < n else ""
-        if s.startswith("$((", i):
-            return self._balanced(i + 3, "(", ")", 2)
-        if nxt == "(":
-            end = self.scan(i + 2, True)
-            return end + 1
-        if nxt == "{":
-            end = self._balanced(i + 2, "{", "}", 1)
-            self.params.append(s[i + 2:end - 1])
-            return end
-        if nxt == "'":
-            j = i + 2
-            while j < n and s[j] != "'":
-                j += 2 if s[j] == "\\" else 1
-            if j >= n:
-                raise _Bail()
-            return j + 1
-        j = i + 1
-        if j < n and (s[j].isalnum() or s[j] == "_"):
-            while j < n and (s[j].isalnum() or s[j] == "_"):
-                j += 1
-            return j
-        if j < n and s[j] in "@*#?$!-":
-            return j + 1
-        return j  # a lone $ is literal, but keep the word opaque to stay safe
-
-    def _balanced(self, i: int, open_: str, close: str, need: int) -> int:
-        s, n = self.s, len(self.s)
-        depth = need
-        while i < n:
-            c = s[i]
-            if c == "\\":
-                i += 2
-                continue
-            if c == "'" and open_ == "{":
-                j = s.find("'", i + 1)
-                if j < 0:
-                    raise _Bail()
-                i = j + 1
-                continue
-            if c == open_:
-                depth += 1
-            elif c == close:
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-            i += 1
-        raise _Bail()
-
-    def _backtick(self, i: int) -> int:
-        s, n = self.s, len(self.s)
-        j = i + 1
-        while j < n and s[j] != "`":
-            j += 2 if s[j] == "\\" else 1
-        if j >= n:
-            raise _Bail()
-        return j + 1
-
-    def _skip_heredocs(self, i: int) -> int:
-        s, n = self.s, len(self.s)
-        for delim, strip in self.heredocs:
-            while i < n:
-                j = s.find("\n", i)
-                line = s[i:] if j < 0 else s[i:j]
-                i = n if j < 0 else j + 1
-                if (line.lstrip("\t") if strip else line) == delim:
-                    break
-        self.heredocs = []
-        return i
-
-
-def _brace_expansion(text: str) -> bool:
-    """`{a,b}` or `{1..3}` in unquoted text (not `{}` or a lone `{`)."""
-    start = text.find("{")
-    while start >= 0:
-        end = text.find("}", start + 1)
-        if end < 0:
-            return False
-        inner = text[start + 1:end]
-        if inner and ("," in inner or ".." in inner) and "{" not in inner:
-            return True
-        start = text.find("{", start + 1)
-    return False
-
-
 def _quote(word: str) -> str:
     import shlex
 
@@ -713,16 +449,18 @@ def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
     """Rewrite every search command in a shell script; the script unchanged when in doubt."""
     if depth > 3 or not any(w in script for w in ("grep", "find", "rg")):
         return script
-    sc = _Scanner(script)
+    from .sh_syntax import RESERVED, Bail, Scanner  # lazy: this file also runs as a helper script
+
+    sc = Scanner(script)
     try:
         sc.scan(0, False)
-    except (_Bail, RecursionError):
+    except (Bail, RecursionError):
         return script
     edits: list[tuple[int, int, str]] = []
     for words in sc.commands:
         k = 0
         while k < len(words) and words[k].value is not None and (
-                words[k].value in _RESERVED or _is_assignment(script[words[k].start:words[k].end])):
+                words[k].value in RESERVED or _is_assignment(script[words[k].start:words[k].end])):
             if words[k].value == "case":
                 return script
             k += 1
@@ -746,7 +484,7 @@ def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
 _UNKNOWN = "\x00"  # stands for the run-time value of a quoted "$pattern"
 
 
-def _known_argv(script: str, words: list[_Word]) -> list[str] | None:
+def _known_argv(script: str, words: list) -> list[str] | None:
     """The command's words, or None when an expansion could change what the command does.
 
     One exception, common in scripts: grep's pattern may be a double-quoted expansion
@@ -775,7 +513,7 @@ def _is_assignment(raw: str) -> bool:
     return bool(eq) and name.replace("_", "a").isalnum() and not name[0].isdigit()
 
 
-def _command_edits(script: str, words: list[_Word], argv: list[str], path: str | None,
+def _command_edits(script: str, words: list, argv: list[str], path: str | None,
                    depth: int) -> list[tuple[int, int, str]]:
     """Source edits for one simple command: insertions, or a re-quoted nested -c script."""
     from . import shells

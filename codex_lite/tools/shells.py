@@ -135,6 +135,14 @@ def _pick(asked: str, path: str | None) -> str | None:
     return None
 
 
+def replacement(shell: str, path: str | None = None) -> str | None:
+    """The shell `resolve` runs instead of `shell` when it is not installed (None when it is
+    installed, or when nothing can stand in for it)."""
+    if shell not in SHELLS or _which(shell, path):
+        return None
+    return _pick(shell, path)
+
+
 def _program(argv0: str, path: str | None) -> tuple[str | None, bool]:
     """(runnable path or None, was it remapped). Absolute std paths missing here map to PATH."""
     if os.sep not in argv0:
@@ -324,16 +332,16 @@ def shell_features(shell: str) -> set:
 
 def bashisms(script: str) -> set:
     """Bash features a script uses as commands, parameter expansions or brace expansion."""
-    from .search_rails import _RESERVED, _Bail, _Scanner
+    from .sh_syntax import RESERVED, Bail, Scanner
 
-    sc = _Scanner(script)
+    sc = Scanner(script)
     try:
         sc.scan(0, False)
-    except (_Bail, RecursionError):
+    except (Bail, RecursionError):
         return set()  # not parsed (case, odd quoting): the sh -n check and the note must do
     used = {"brace"} if sc.braces else set()
     for words in sc.commands:
-        first = next((w.value for w in words if w.value not in _RESERVED), None)
+        first = next((w.value for w in words if w.value not in RESERVED), None)
         if first in _BUILTINS:
             used.add(first)
     for param in sc.params:
