@@ -4,18 +4,26 @@ Policies keep Codex's names. Codex pairs them with an OS sandbox; codex-lite has
 (only its patch engine confines writes to the workspace), so each policy is mapped onto what we can
 actually enforce:
 
-- `untrusted`: ask for everything except known read-only commands (ls, cat, rg, grep, find without
-  -exec/-delete, git status/log/diff/show, sed -n Np, ...), patches included.
+- `untrusted`: ask for everything except read-only commands (read_only.py: a strict reading of the
+  shell syntax, an allow-list of programs with their options, found on PATH outside the workspace),
+  patches included.
 - `on-request` (default): in Codex the model runs freely inside the sandbox and asks to leave it.
   Here patches *are* sandboxed (sandbox_mode decides where they may write), so they run without
-  asking; a command other than a known read-only one cannot be confined, so it counts as leaving
-  the sandbox and is asked about, unless sandbox_mode is danger-full-access (nothing to leave).
+  asking, except a patch that touches what can make a program run later: anything under `.git`
+  (config, hooks), an existing executable file, or the shell and git start-up files of the home
+  folder. A command other than a read-only one cannot be confined, so it counts as leaving the
+  sandbox and is asked about, unless sandbox_mode is danger-full-access (nothing to leave).
 - `on-failure`: everything runs without asking; when a command fails the user is asked whether to
   run it again (e.g. after fixing something by hand) or to tell the model what to do instead.
 - `never`: never ask. `codex-lite exec` always behaves like this (it has no one to ask).
 
-"Yes, always" is remembered for the session on argv[0] plus its subcommand (`git push`,
-`make test`, `rm`), or the exact script for `bash -lc SCRIPT`; the prompt says which.
+"Yes, always" is remembered for the session on the program's absolute path (as PATH finds it), its
+subcommand, and the exact options that matter (words starting with `-` or holding `=`), with any
+other arguments: `/usr/bin/git push` does not cover `/usr/bin/git push --force`. Shells and other
+programs that run code given to them (`bash -lc SCRIPT`, `python3 -c`, `env`, `xargs`, ...), git
+with options before its subcommand (`git -c ...`), and programs that are not a bare name found
+outside the workspace (`./build.sh`) are only ever remembered exactly, together with the contents
+of the workspace files they name, so an edited script is asked about again.
 """
 
 from __future__ import annotations
@@ -27,110 +35,146 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from codex_lite import events as ev
+from codex_lite import read_only
 from codex_lite.tools.toolbox import ApprovalDecision, ApprovalRequest
 
 POLICIES = ("untrusted", "on-request", "on-failure", "never")
 
-SAFE_PROGRAMS = {
-    "ls", "cat", "head", "tail", "wc", "pwd", "echo", "printf", "true", "false", "which", "whoami",
-    "id", "uname", "date", "stat", "file", "du", "df", "tree", "nl", "rev", "seq", "uniq", "cut",
-    "tr", "diff", "cmp", "basename", "dirname", "realpath", "readlink", "grep", "egrep", "fgrep",
-    "free", "uptime", "cd", "test", "[", "md5sum", "sha256sum", "sha1sum", "column", "hostname",
+SHELLS = {"bash", "sh", "ash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh"}
+# Programs whose arguments are code or another command: remembered only exactly.
+RUNS_CODE = SHELLS | {
+    "python", "python2", "python3", "perl", "ruby", "node", "nodejs", "deno", "bun", "php", "lua",
+    "luajit", "tclsh", "awk", "gawk", "mawk", "nawk", "busybox", "env", "xargs", "sudo", "doas", "su",
+    "nice", "nohup", "timeout", "time", "strace", "ltrace", "gdb", "watch", "setsid", "chroot", "flock",
+    "stdbuf", "unshare", "nsenter", "ionice", "taskset", "chrt", "ssh", "eval", "exec", "command",
+    "find", "sed", "git-shell",
 }
-GIT_SAFE = {"status", "log", "diff", "show", "rev-parse", "ls-files", "blame", "shortlog",
-            "describe", "grep", "ls-tree", "cat-file"}
-FIND_UNSAFE = {"-exec", "-execdir", "-ok", "-okdir", "-delete", "-fls", "-fprint", "-fprint0",
-               "-fprintf"}
-RG_UNSAFE = {"--pre", "--hostname-bin", "--search-zip", "-z"}
-SHELLS = {"bash", "sh", "ash", "dash", "zsh"}
-SCRIPT_SEPARATORS = {"&&", "||", ";", "|"}
 SUBCOMMAND = re.compile(r"^[a-z][a-z0-9_-]*$")
 WITH_SUBCOMMANDS = {"git", "npm", "pnpm", "yarn", "pip", "pip3", "cargo", "go", "make", "apt", "apt-get",
                     "opkg", "apk", "pkg", "docker", "podman", "systemctl", "service", "uci", "kubectl",
                     "brew", "dnf", "yum", "gh", "poetry", "uv", "npx", "cmake", "ninja", "just"}
+# Files in the home folder that make programs run: shell start-up files and git's global config.
+HOME_FILES = (".profile", ".bash_profile", ".bash_login", ".bashrc", ".bash_logout", ".zshenv",
+              ".zprofile", ".zshrc", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".shrc", ".gitconfig",
+              ".config/git/config", ".config/git/attributes")
+_FINGERPRINT_BYTES = 1 << 20
 
 
-def is_read_only(argv: list[str]) -> bool:
-    """True for commands known to only read: they run without asking under `untrusted`. A shell
-    script counts when every command in it does and it only chains them (&&, ||, ;, |): no
-    redirections, substitutions or subshells."""
-    if not argv:
-        return False
-    prog = os.path.basename(argv[0])
-    if prog in SHELLS and len(argv) == 3 and argv[1] in ("-c", "-lc", "-l-c"):
-        return _script_is_read_only(argv[2])
-    if prog in SAFE_PROGRAMS:
-        return True
-    if prog == "find":
-        return not any(a in FIND_UNSAFE for a in argv[1:])
-    if prog == "rg":
-        return not any(a.split("=")[0] in RG_UNSAFE for a in argv[1:])
-    if prog == "git":
-        return _git_read_only(argv[1:])
-    if prog == "sed":
-        return _sed_prints_only(argv[1:])
-    if prog == "sort":
-        return not any(a == "-o" or a.startswith(("-o", "--output")) for a in argv[1:])
-    return False
+# -- patches --------------------------------------------------------------------------------------
 
 
-def _git_read_only(args: list[str]) -> bool:
-    while args and (args[0] in ("-C", "-c", "--no-pager") or args[0].startswith("--git-dir")):
-        args = args[2:] if args[0] in ("-C", "-c") else args[1:]
-    if not args:
-        return False
-    if args[0] == "branch":  # listing only
-        return all(a in ("-a", "-r", "-v", "-vv", "--list", "--show-current", "--all") for a in args[1:])
-    return args[0] in GIT_SAFE and not any(a.startswith("--output") for a in args[1:])
+def sensitive_paths(patch: str, root: str, cwd: str | None = None) -> list[str]:
+    """The paths (as written) a patch would touch that can make a program run later: anything in a
+    `.git` folder or named `.git`, an existing executable file, and the start-up files of shells and
+    git in the home folder. Paths the engine refuses anyway (outside the workspace) are left out."""
+    from codex_lite.tools import patch_fs
+    from codex_lite.tools.patch_parse import PatchSyntaxError, parse_patch
 
-
-def _sed_prints_only(args: list[str]) -> bool:
-    """`sed -n 1,80p FILE`: the one sed form models use to read files."""
-    return (len(args) >= 2 and args[0] == "-n"
-            and re.fullmatch(r"\d+(,\d+)?p", args[1]) is not None
-            and all(not a.startswith("-") for a in args[2:]))
-
-
-def _script_is_read_only(script: str) -> bool:
-    if "`" in script or "$(" in script or "\n" in script.strip():
-        return False
     try:
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return False
-    commands: list[list[str]] = [[]]
-    for token in tokens:
-        if token in SCRIPT_SEPARATORS:
-            commands.append([])
-        elif token and all(c in "();<>|&" for c in token):
-            return False  # redirection, background job or subshell
-        else:
-            commands[-1].append(token)
-    return all(cmd and is_read_only(cmd) for cmd in commands)
+        ops = parse_patch(patch)
+    except PatchSyntaxError:
+        return []  # the engine refuses it with the reason
+    home = _home_files()
+    out: list[str] = []
+    for op in ops:
+        for path in (op.path, op.move_to):
+            if not path:
+                continue
+            try:
+                full = patch_fs.resolve(root, path, False, cwd)
+            except patch_fs.FsError:
+                continue
+            if _sensitive(full, home) and path not in out:
+                out.append(path)
+    return out
 
 
-def remember_key(request: ApprovalRequest) -> tuple[str, ...]:
-    """What "yes, always" covers: patches as a whole, `bash -lc` scripts exactly, otherwise the
-    program plus its subcommand when it has one (`git push`, `make test`), else the program."""
+def _sensitive(full: str, home: set[str]) -> bool:
+    real = os.path.realpath(full)
+    for candidate in (full, real):
+        if any(part.lower() == ".git" for part in candidate.split(os.sep)):
+            return True
+    try:
+        if os.path.isfile(real) and os.stat(real).st_mode & 0o111:
+            return True
+    except OSError:
+        pass
+    return real in home
+
+
+def _home_files() -> set[str]:
+    home = os.path.expanduser("~")
+    names = {os.path.join(home, n) for n in HOME_FILES}
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        names |= {os.path.join(xdg, "git", "config"), os.path.join(xdg, "git", "attributes")}
+    return {os.path.realpath(n) for n in names}
+
+
+# -- remembering "yes, always" ----------------------------------------------------------------------
+
+
+def remember_key(request: ApprovalRequest) -> tuple:
+    """What "yes, always" covers (see the module docstring)."""
+    root = request.root or request.cwd
     if request.kind == "patch":
-        return ("apply_patch",)
+        return ("apply_patch", *sensitive_paths(request.diff, root, request.cwd))
     argv = request.command
-    prog = os.path.basename(argv[0])
-    if prog in SHELLS and len(argv) >= 3 and argv[1].startswith("-") and "c" in argv[1]:
-        return (prog, argv[1], argv[2])
-    if prog in WITH_SUBCOMMANDS and len(argv) > 1 and SUBCOMMAND.match(argv[1]):
-        return (prog, argv[1])
-    return (prog,)
+    name = argv[0]
+    program = _program_path(name, request.cwd, root)
+    base = os.path.basename(name)
+    exact = (program is None or "/" in name or base in RUNS_CODE
+             or (base in WITH_SUBCOMMANDS and len(argv) > 1 and not SUBCOMMAND.match(argv[1])))
+    if exact:
+        return ("exact", program or name, *argv[1:], *_fingerprints(argv, request.cwd, root))
+    sub = argv[1] if base in WITH_SUBCOMMANDS and len(argv) > 1 else ""
+    rest = argv[2:] if sub else argv[1:]
+    options = tuple(sorted({a for a in rest if (a.startswith("-") and a != "-") or "=" in a}))
+    return ("program", program, sub, options)
 
 
-def describe_key(key: tuple[str, ...]) -> str:
-    if key == ("apply_patch",):
-        return "patches"
-    if len(key) == 3:
-        return "this exact script"
-    return "`" + " ".join(key) + "` commands"
+def _program_path(name: str, cwd: str, root: str) -> str | None:
+    """The file that runs: PATH's find for a bare name (None when it is in the workspace or not
+    found), else the path itself, made absolute."""
+    if "/" not in name:
+        return read_only.find_program(name, root)
+    return os.path.realpath(os.path.join(cwd, name))
+
+
+def _fingerprints(argv: list[str], cwd: str, root: str) -> tuple[str, ...]:
+    """sha256 of every workspace file the command names, the words of a readable script included,
+    so that approving `./build.sh` or `bash -lc ./build.sh` once does not approve an edited one."""
+    import hashlib
+
+    words = list(argv)
+    script = read_only.shell_script(argv)
+    if script is not None:
+        commands = read_only.sh_syntax.read(script[1]) or []
+        words += [w.text for command in commands for w in command]
+    real_root = os.path.realpath(root)
+    out = []
+    for word in dict.fromkeys(words):
+        full = os.path.realpath(os.path.join(cwd, word)) if word else ""
+        if not full.startswith(real_root.rstrip(os.sep) + os.sep) or not os.path.isfile(full):
+            continue
+        try:
+            with open(full, "rb") as fh:
+                digest = hashlib.sha256(fh.read(_FINGERPRINT_BYTES)).hexdigest()
+            out.append(f"{word}@{digest}@{os.path.getsize(full)}")
+        except OSError:
+            continue
+    return tuple(out)
+
+
+def describe_key(key: tuple) -> str:
+    """How the dialog names what "yes, always" covers."""
+    if key[0] == "apply_patch":
+        return "patches" if len(key) == 1 else "patches to " + ", ".join(key[1:])
+    if key[0] == "exact":
+        return "this exact command"
+    _, program, sub, options = key
+    words = " ".join([program] + ([sub] if sub else []) + list(options))
+    return f"`{words}` with any other arguments"
 
 
 @dataclass
@@ -155,22 +199,30 @@ class Approvals:
     remembered: set = field(default_factory=set)
     failed: dict = field(default_factory=dict)  # call_id -> exit code of its last failed run
 
-    def needs_approval(self, request: ApprovalRequest) -> bool:
-        if self.policy in ("never", "on-failure") or remember_key(request) in self.remembered:
-            return False
-        if request.kind == "patch":
-            return self.policy == "untrusted"
-        if is_read_only(request.command):
-            return False
-        return not (self.policy == "on-request" and self.sandbox_mode == "danger-full-access")
-
     def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
-        if not self.needs_approval(request):
+        if self.policy in ("never", "on-failure"):
             return ApprovalDecision(True)
-        return self._decide(request)
+        if request.kind == "patch":
+            return self._patch(request)
+        verdict = read_only.classify(request.command, request.cwd, request.root or request.cwd)
+        if verdict.read_only:
+            return ApprovalDecision(True, read_only=True)
+        if self.policy == "on-request" and self.sandbox_mode == "danger-full-access":
+            return ApprovalDecision(True)
+        return self._decide(request, remember_key(request))
 
-    def _decide(self, request: ApprovalRequest) -> ApprovalDecision:
-        key = remember_key(request)
+    def _patch(self, request: ApprovalRequest) -> ApprovalDecision:
+        key = remember_key(request) if self.sandbox_mode != "danger-full-access" else ("apply_patch",)
+        if len(key) == 1 and self.policy != "untrusted":
+            return ApprovalDecision(True)
+        if len(key) > 1:
+            request.reason = ("This patch changes " + ", ".join(key[1:]) + ": files that can make a "
+                              "program run later (git config or hooks, an executable, a start-up file).")
+        return self._decide(request, key)
+
+    def _decide(self, request: ApprovalRequest, key: tuple) -> ApprovalDecision:
+        if key in self.remembered:
+            return ApprovalDecision(True)
         choice = self.ask(request, describe_key(key))
         if choice.answer == "always":
             self.remembered.add(key)

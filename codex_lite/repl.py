@@ -497,6 +497,8 @@ class Repl:
         if request.kind == "patch":
             r.line("Apply this patch?", "bold")
             r.diff(request.diff)
+            if request.reason:
+                r.line(request.reason, "yellow")
         elif request.kind == "retry":
             r.line(f"The command failed ({request.diff}). Run it again?", "bold")
             r.line("$ " + command_text(request.command), "bold")

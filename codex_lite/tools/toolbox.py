@@ -54,16 +54,19 @@ TOOL_SPECS: list[dict[str, Any]] = [
 
 @dataclass
 class ApprovalRequest:
-    kind: str                 # "command" or "patch"
+    kind: str                 # "command", "patch" or "retry"
     command: list[str]
     cwd: str
     diff: str = ""
+    root: str = ""            # the workspace root (patches are confined to it); "" = cwd
+    reason: str = ""          # why this is asked, when it is not obvious (shown in the dialog)
 
 
 @dataclass
 class ApprovalDecision:
     approved: bool
     feedback: str | None = None  # what the user wants instead, passed on to the model
+    read_only: bool = False      # approved because it only reads: run it with read_only.hardened_env
 
 
 # Called before a command runs or a patch is applied. An approver may also offer
@@ -115,9 +118,9 @@ class ToolBox:
         if patching.looks_like_bare_patch(argv):
             raise ToolError(patching.BARE_PATCH_HINT)
         timeout_ms = _timeout_ms(args)
-        request = ApprovalRequest("command", argv, workdir)
-        self._ask(request)
-        output = self._run_command(call_id, argv, workdir, timeout_ms)
+        request = ApprovalRequest("command", argv, workdir, root=self.cwd)
+        hardened = self._ask(request).read_only
+        output = self._run_command(call_id, argv, workdir, timeout_ms, hardened)
         retry = getattr(self.approver, "retry_failed", None)  # see Approver
         decision = retry(call_id, request) if retry else None
         while decision is not None and decision.approved:
@@ -127,13 +130,19 @@ class ToolBox:
             output = _with_feedback(output, decision.feedback)
         return output
 
-    def _run_command(self, call_id: str, argv: list[str], workdir: str, timeout_ms: int | None) -> str:
+    def _run_command(self, call_id: str, argv: list[str], workdir: str, timeout_ms: int | None,
+                     hardened: bool = False) -> str:
         shown = shlex.join(argv)
         resolved = shells.resolve(search_rails.rewrite(argv))
         notes = [n for n in (resolved.note, low_memory_note()) if n]
+        env = None
+        if hardened:  # ran without asking because it only reads: no config may start a program
+            from codex_lite.read_only import hardened_env
+
+            env = hardened_env()
         self.emit(ev.CommandStarted(call_id=call_id, command=shown, cwd=workdir))
         try:
-            result = run_command(resolved.argv, workdir, self.shell, timeout_ms)
+            result = run_command(resolved.argv, workdir, self.shell, timeout_ms, env=env)
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             return self._fail(call_id, "shell", _spawn_error(argv, exc), command=shown,
                               exit_code=127, aggregated_output="")
@@ -160,13 +169,14 @@ class ToolBox:
             raise ToolError(f"workdir does not exist or is not a directory: {workdir}")
         return path
 
-    def _ask(self, request: ApprovalRequest) -> None:
+    def _ask(self, request: ApprovalRequest) -> ApprovalDecision:
         if self.approver is None:
-            return
+            return ApprovalDecision(True)
         decision = self.approver(request)
         if not decision.approved:
             why = f" The user said: {decision.feedback}" if decision.feedback else ""
             raise ToolError(f"the user declined this {request.kind}.{why}")
+        return decision
 
     # -- apply_patch --------------------------------------------------------------------------
 
@@ -181,7 +191,7 @@ class ToolBox:
         if self.sandbox_mode == "read-only":
             raise ToolError("the sandbox is read-only: patches are not allowed in this session")
         full_access = self.sandbox_mode == "danger-full-access"
-        self._ask(ApprovalRequest("patch", ["apply_patch"], workdir, diff=patch))
+        self._ask(ApprovalRequest("patch", ["apply_patch"], workdir, diff=patch, root=self.cwd))
         try:
             result = patching.apply_patch(patch, self.cwd, cwd=workdir, allow_outside=full_access,
                                           journal_dir=self.journal_dir)

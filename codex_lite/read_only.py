@@ -1,0 +1,885 @@
+"""Commands that provably only read: they run without asking under `untrusted` and `on-request`.
+
+    classify(argv, cwd, workspace) -> Verdict(read_only, reason)
+    hardened_env(base) -> dict           the environment read-only commands run with (see git)
+    find_program(name, workspace) -> str | None
+
+A command is read-only only when all of this holds; otherwise the user is asked:
+- `sh_syntax.read` understands all of it (a direct argv, or a `bash -lc`/`sh -c` script made only
+  of simple commands joined by `;`, `&&`, `||`, `|`);
+- every program is on the allow-list (PROGRAMS) and its arguments pass that program's check:
+  options that write files, run programs or change the system are refused (`sed -i`, `find -exec`,
+  `sort -o`, `git -c`, `date -s`, ...), and where a program cannot be checked option by option, only
+  the options it is known to take are accepted;
+- every program is a bare name found on PATH in a folder outside the workspace, and the file found
+  (links followed) is outside the workspace too: `./ls`, `scripts/test`, a relative PATH entry or a
+  workspace folder on PATH mean "ask";
+- a glob can only ever expand to file operands: it may not start with `-`, and when its first path
+  component is a pattern, no name in the folder may start with `-`.
+
+git reads `.git/config`, which a patch or a hostile repository can write (core.fsmonitor,
+diff.external, pager, textconv and filter drivers, hooks), so for git read-only means two things.
+Read-only commands run with `hardened_env`: `GIT_CONFIG_PARAMETERS` (the `-c` of the command line,
+which beats every config file) switches off every setting with a fixed name that runs a program
+(fsmonitor, hooks, pager, gpg, implicit bare repositories, submodule recursion, every transport),
+and `GIT_OPTIONAL_LOCKS=0` stops `git status` writing the index. Settings whose names the config
+chooses (`diff.<driver>.textconv`/`.command`, `filter.<driver>.clean`/`.smudge`/`.process`,
+`diff.external`, partial clones that fetch on demand) cannot be switched off by name beforehand, so
+the effective config of every folder git would run in is read first (`git config --list`, which
+runs nothing) and any of them means "ask".
+
+Not a sandbox: a read-only command can still read any file the user can (secrets included), and
+print as much as it likes; what it cannot do is change a file, start another program or change
+the system.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from codex_lite.tools import sh_syntax
+from codex_lite.tools.sh_syntax import Word
+
+SHELLS = ("bash", "sh", "ash", "dash", "zsh", "ksh", "mksh")
+
+
+@dataclass
+class Verdict:
+    read_only: bool
+    reason: str = ""  # why not, for tests and debugging
+
+
+# ----------------------------------------------------------------------------- option grammar
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options a program may be given. `flags`: single letters without a value (they may be
+    bundled, `-la`); `values`: letters that take a value (`-n5`, `-n 5`); `optional`: letters whose
+    value can only be attached (`-M50`); `long`: `--name`; `long_values`: `--name=v` or `--name v`;
+    `long_optional`: `--name` or `--name=v`; `numeric`: `-5` is allowed (`git log -5`).
+
+    Long names must match exactly (no GNU-style abbreviations, which could stand for a refused
+    option). A value in the next word may not start with `-`: if a program read that option as a
+    flag, the next word would be an option we never checked."""
+
+    flags: str = ""
+    values: str = ""
+    optional: str = ""
+    long: frozenset = frozenset()
+    long_values: frozenset = frozenset()
+    long_optional: frozenset = frozenset()
+    numeric: bool = False
+
+    def __or__(self, other: Options) -> Options:
+        return Options(self.flags + other.flags, self.values + other.values,
+                       self.optional + other.optional, self.long | other.long,
+                       self.long_values | other.long_values, self.long_optional | other.long_optional,
+                       self.numeric or other.numeric)
+
+
+def _opts(flags: str = "", values: str = "", optional: str = "", long: str = "", long_values: str = "",
+          long_optional: str = "", numeric: bool = False) -> Options:
+    return Options(flags, values, optional, frozenset(long.split()), frozenset(long_values.split()),
+                   frozenset(long_optional.split()), numeric)
+
+
+@dataclass
+class Parsed:
+    options: list[tuple[str, str | None]] = field(default_factory=list)  # (letter or long name, value)
+    operands: list[Word] = field(default_factory=list)
+
+    def has(self, *names: str) -> bool:
+        return any(name in names for name, _ in self.options)
+
+
+def parse_options(args: list[Word], spec: Options) -> Parsed | None:
+    """Split args into options and operands by `spec`; None when a word is not allowed. Options may
+    come after operands (GNU getopt permutes); `--` ends them."""
+    out = Parsed()
+    i = 0
+    while i < len(args):
+        text = args[i].text
+        i += 1
+        if text == "--":
+            out.operands += args[i:]
+            break
+        if text.startswith("--"):
+            name, eq, value = text[2:].partition("=")
+            if name in spec.long and not eq:
+                out.options.append((name, None))
+            elif name in spec.long_optional:
+                out.options.append((name, value if eq else None))
+            elif name in spec.long_values:
+                if not eq:
+                    if i >= len(args) or not _plain(args[i]):
+                        return None
+                    value, i = args[i].text, i + 1
+                out.options.append((name, value))
+            else:
+                return None
+        elif text.startswith("-") and text != "-":
+            if spec.numeric and text[1:].isdigit():
+                out.options.append(("#", text[1:]))
+                continue
+            j = 1
+            while j < len(text):
+                c = text[j]
+                j += 1
+                if c in spec.optional:
+                    out.options.append((c, text[j:] or None))
+                    break
+                if c in spec.values:
+                    value = text[j:]
+                    if not value:
+                        if i >= len(args) or not _plain(args[i]):
+                            return None
+                        value, i = args[i].text, i + 1
+                    out.options.append((c, value))
+                    break
+                if c not in spec.flags:
+                    return None
+                out.options.append((c, None))
+        else:
+            out.operands.append(args[i - 1])
+    return out
+
+
+def _plain(word: Word) -> bool:
+    """A value given as the next word: literal, and not something a program could take for an option."""
+    return not word.glob and not word.text.startswith("-")
+
+
+def _with(spec: Options, check: Callable[[Parsed], bool] | None = None) -> Callable[[list[Word]], bool]:
+    """A program check: the arguments parse by `spec`, then `check` (if any) agrees."""
+    def run(args: list[Word]) -> bool:
+        parsed = parse_options(args, spec)
+        return parsed is not None and (check is None or check(parsed))
+    return run
+
+
+def _anything(args: list[Word]) -> bool:
+    return True
+
+
+def _literal(words: list[Word]) -> bool:
+    return not any(w.glob for w in words)
+
+
+# ----------------------------------------------------------------------------- programs
+
+
+SORT = _opts(flags="bdfgiMhnRrsuVcCzm", values="ktS",
+             long="ignore-leading-blanks dictionary-order ignore-case general-numeric-sort "
+                  "ignore-nonprinting month-sort human-numeric-sort numeric-sort random-sort reverse "
+                  "version-sort stable unique zero-terminated debug merge help version",
+             long_values="key field-separator buffer-size parallel sort", long_optional="check")
+UNIQ = _opts(flags="cdDiuz", values="fsw",
+             long="count repeated ignore-case unique zero-terminated help version",
+             long_values="skip-fields skip-chars check-chars", long_optional="all-repeated group")
+TREE = _opts(flags="adlfixpsughDFqNQvtrcUACSJXn", values="LPI",
+             long="noreport dirsfirst filesfirst prune du si inodes device ignore-case matchdirs "
+                  "gitignore info help version",
+             long_values="filelimit charset sort timefmt")
+FILE = _opts(flags="bhiIkLNnrsE0", values="eFP",
+             long="brief mime mime-type mime-encoding dereference no-dereference keep-going no-buffer "
+                  "no-pad raw special-files extension apple print0 help version",
+             long_values="separator exclude exclude-quiet parameter")
+DATE = _opts(flags="uR", values="drDf", optional="I",
+             long="utc universal rfc-email rfc-2822 debug help version",
+             long_values="date reference file rfc-3339", long_optional="iso-8601")
+HOSTNAME = _opts(flags="sfdiIaA",
+                 long="short fqdn long domain ip-address all-ip-addresses all-fqdns alias help version")
+UNIQ_MAX_OPERANDS = 1
+
+
+def _date(p: Parsed) -> bool:
+    """`date` prints; an operand other than +FORMAT sets the clock (GNU and BusyBox), as does -s."""
+    return all(not w.glob and w.text.startswith("+") for w in p.operands)
+
+
+def _printf(args: list[Word]) -> bool:
+    """bash's printf -v assigns to a variable, and `-v 'a[$(cmd)]'` runs cmd: the format must come
+    first (or after `--`) and be a literal."""
+    if args and args[0].text == "--":
+        args = args[1:]
+    return not args or (not args[0].text.startswith("-") and not args[0].glob)
+
+
+_TEST_INTEGER_OPS = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
+
+
+def _test(args: list[Word]) -> bool:
+    """test/[: bash's `-v 'a[$(cmd)]'` (and `-R`) evaluate an array subscript, and ksh evaluates
+    the operands of -eq and friends as arithmetic; globs would shift operands around."""
+    if not _literal(args) or any(w.text in ("-v", "-R") for w in args):
+        return False
+    texts = [w.text for w in args]
+    for k, t in enumerate(texts):
+        if t in _TEST_INTEGER_OPS:
+            around = texts[k - 1:k] + texts[k + 1:k + 2]
+            if not all(x.lstrip("+-").isdigit() for x in around):
+                return False
+    return True
+
+
+# sed: the script language, kept to commands that print. `w`, `W`, `e`, `r`, `R`, the s flags `w`
+# and `e`, labels and text commands are refused (they write, run, read other files or need a
+# parser of their own). Brackets stay simple so that GNU sed (which ends a regex at the first
+# unescaped delimiter) and BusyBox sed (which skips over [...]) split them the same way.
+SED = _opts(flags="nErsuz", values="el",
+            long="quiet silent regexp-extended separate unbuffered null-data posix sandbox debug "
+                 "help version",
+            long_values="expression line-length")
+_SED_SIMPLE = set("pPdDnNgGhHxz=")
+
+
+def _sed(p: Parsed) -> bool:
+    scripts = [v or "" for name, v in p.options if name in ("e", "expression")]
+    files = p.operands
+    if not scripts:
+        if not files or files[0].glob:
+            return False
+        scripts, files = [files[0].text], files[1:]
+    return all(_sed_script_prints(s) for s in scripts)
+
+
+def _sed_script_prints(script: str) -> bool:
+    try:
+        _SedScript(script).run()
+    except ValueError:
+        return False
+    return True
+
+
+class _SedScript:
+    """A recogniser for the printing subset of sed; raises ValueError on anything else."""
+
+    def __init__(self, s: str) -> None:
+        self.s, self.i, self.depth = s, 0, 0
+
+    def run(self) -> None:
+        while True:
+            self._skip(" \t\n;")
+            if self.i >= len(self.s):
+                break
+            self._command()
+        if self.depth:
+            raise ValueError("unbalanced {")
+
+    def _skip(self, chars: str) -> None:
+        while self.i < len(self.s) and self.s[self.i] in chars:
+            self.i += 1
+
+    def _peek(self) -> str:
+        return self.s[self.i] if self.i < len(self.s) else ""
+
+    def _command(self) -> None:
+        if self._peek() == "}":
+            self.depth -= 1
+            if self.depth < 0:
+                raise ValueError("unbalanced }")
+            self.i += 1
+            return self._end()
+        if self._address():
+            self._skip(" \t")
+            if self._peek() == ",":
+                self.i += 1
+                self._skip(" \t")
+                if self._peek() in "+~":
+                    self.i += 1
+                    self._digits()
+                elif not self._address():
+                    raise ValueError("bad range")
+        self._skip(" \t")
+        if self._peek() == "!":
+            self.i += 1
+            self._skip(" \t")
+        c = self._peek()
+        self.i += 1
+        if c == "{":
+            self.depth += 1
+            return None
+        if c in _SED_SIMPLE:
+            return self._end()
+        if c in "qQl":
+            self._skip(" \t")
+            self._digits(optional=True)
+            return self._end()
+        if c == "s":
+            delim = self._delimiter()
+            self._part(delim, regex=True)
+            self._part(delim, regex=False)
+            while self._peek() and self._peek() in "gpiImM0123456789":
+                self.i += 1
+            return self._end()
+        if c == "y":
+            delim = self._delimiter()
+            self._part(delim, regex=True)  # BusyBox skips [...] here as in a regex
+            self._part(delim, regex=False)
+            return self._end()
+        raise ValueError(f"sed command {c!r}")
+
+    def _end(self) -> None:
+        self._skip(" \t")
+        if self._peek() not in ("", ";", "\n", "}"):
+            raise ValueError("junk after a command")
+
+    def _digits(self, optional: bool = False) -> bool:
+        start = self.i
+        while self._peek().isdigit():
+            self.i += 1
+        if self.i == start and not optional:
+            raise ValueError("number expected")
+        return self.i > start
+
+    def _address(self) -> bool:
+        c = self._peek()
+        if c.isdigit():
+            self._digits()
+            if self._peek() == "~":
+                self.i += 1
+                self._digits()
+            return True
+        if c == "$":
+            self.i += 1
+            return True
+        if c in ("/", "\\"):
+            if c == "\\":
+                self.i += 1
+            delim = self._peek()
+            if delim in ("", "\n", "\\"):
+                raise ValueError("bad address delimiter")
+            self.i += 1
+            self._part(delim, regex=True)
+            while self._peek() in ("I", "M"):
+                self.i += 1
+            return True
+        return False
+
+    def _delimiter(self) -> str:
+        d = self._peek()
+        if d in ("", "\n", "\\") or d.isalnum() or d.isspace():
+            raise ValueError("bad delimiter")
+        self.i += 1
+        return d
+
+    def _part(self, delim: str, regex: bool) -> None:
+        """Up to the next unescaped delimiter; in a regex, [...] must be simple."""
+        s = self.s
+        while self.i < len(s):
+            c = s[self.i]
+            if c == "\n":
+                raise ValueError("newline in a regex or replacement")
+            if c == "\\":
+                self.i += 2
+                continue
+            if c == delim:
+                self.i += 1
+                return
+            if regex and c == "[":
+                self._bracket(delim)
+                continue
+            self.i += 1
+        raise ValueError("unterminated")
+
+    def _bracket(self, delim: str) -> None:
+        """`[abc]`, `[^a-z]`: no delimiter, backslash, `[` or newline inside."""
+        s = self.s
+        j = self.i + 1
+        if j < len(s) and s[j] == "^":
+            j += 1
+        start = j
+        while j < len(s) and s[j] != "]":
+            if s[j] in ("[", "\\", "\n", delim):
+                raise ValueError("complex bracket expression")
+            j += 1
+        if j >= len(s) or j == start:
+            raise ValueError("unterminated bracket")
+        self.i = j + 1
+
+
+# find: the expression is checked word by word against the primaries that only test or print.
+_FIND_NO_ARG = {
+    "!", "(", ")", ",", "-not", "-a", "-and", "-o", "-or", "-print", "-print0", "-ls", "-prune", "-quit",
+    "-true", "-false", "-empty", "-readable", "-writable", "-executable", "-nouser", "-nogroup", "-depth",
+    "-d", "-xdev", "-mount", "-noleaf", "-follow", "-daystart", "-ignore_readdir_race",
+    "-noignore_readdir_race", "-warn", "-nowarn",
+}
+_FIND_ONE_ARG = {
+    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-lname",
+    "-ilname", "-type", "-xtype", "-size", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin",
+    "-newer", "-anewer", "-cnewer", "-used", "-perm", "-user", "-group", "-uid", "-gid", "-links",
+    "-inum", "-samefile", "-maxdepth", "-mindepth", "-regextype", "-printf", "-fstype", "-context",
+}
+
+
+def _find(args: list[Word]) -> bool:
+    """Refuses -exec*, -ok*, -delete, -fprint*, -fls and anything it does not know."""
+    i = 0
+    while i < len(args) and args[i].text in ("-H", "-L", "-P"):
+        i += 1
+    while i < len(args) and not (args[i].text.startswith("-") or args[i].text in ("(", "!", ")", ",")):
+        i += 1  # start folders; a glob here can only add folders (none of its matches starts with -)
+    while i < len(args):
+        t = args[i].text
+        if args[i].glob:
+            return False  # a pattern where find expects an operator
+        i += 1
+        if t in _FIND_NO_ARG:
+            continue
+        if t in _FIND_ONE_ARG or _is_newer_xy(t):
+            if i >= len(args):
+                return False
+            i += 1
+            continue
+        return False
+    return True
+
+
+def _is_newer_xy(t: str) -> bool:
+    return len(t) == 8 and t.startswith("-newer") and all(c in "amcBt" for c in t[6:])
+
+
+def _rg(args: list[Word]) -> bool:
+    """ripgrep has no abbreviations; it runs programs only through --pre, --hostname-bin and
+    -z/--search-zip (decompressors)."""
+    for w in args:
+        t = w.text
+        if t == "--":
+            break
+        if t.startswith("--"):
+            if t[2:].split("=")[0] in ("pre", "pre-glob", "hostname-bin", "search-zip"):
+                return False
+        elif t.startswith("-") and "z" in t:
+            return False
+    return True
+
+
+def _uniq(p: Parsed) -> bool:
+    """A second operand is an output file."""
+    return len(p.operands) <= UNIQ_MAX_OPERANDS and _literal(p.operands)
+
+
+def _no_operands(p: Parsed) -> bool:
+    return not p.operands
+
+
+# Programs that only read whatever their options: every option is accepted.
+_READERS = (
+    "ls cat head tail wc pwd echo true false which whoami id uname stat du df nl rev seq cut tr "
+    "diff cmp basename dirname realpath readlink grep egrep fgrep free uptime md5sum sha1sum "
+    "sha256sum sha512sum column od"
+).split()
+
+# One line per program for the README table (kept here so code and docs cannot drift apart).
+WHY = {
+    "ls cat head tail wc nl rev cut tr od column": "read files or stdin and print; no option writes or runs anything",
+    "grep egrep fgrep": "search and print; no option writes or runs anything (GNU and BusyBox)",
+    "rg": "any option except --pre, --pre-glob, --hostname-bin and -z/--search-zip, which run programs",
+    "find": "only tests and printing primaries; -exec*, -ok*, -delete, -fprint*, -fls and unknown ones are refused",
+    "sed": "only -n -e -E -r -s -u -z -l and scripts of printing commands (p, d, s///[gpiIMm], y, q, ...); "
+           "-i, -f, w, W, e, r, R and the s flags w and e are refused",
+    "sort": "listed options only: -o/--output, --compress-program, -T and --files0-from are refused",
+    "uniq": "listed options and at most one (literal) operand: a second one is an output file",
+    "tree": "listed options only: -o (output file) and -R (writes 00Tree.html files) are refused",
+    "file": "listed options only: -C (compiles magic), -z/-Z (runs decompressors), -p (touches atime), "
+            "-m, -f are refused",
+    "date": "listed options and +FORMAT operands only: -s and a date operand set the clock",
+    "hostname": "only the printing options and no operand: an operand or -F sets the host name",
+    "printf": "the format first: bash's printf -v assigns (and `-v 'a[$(cmd)]'` runs cmd)",
+    "test [": "literal operands, no -v/-R (bash evaluates array subscripts), integers around -eq ...",
+    "git": "status diff log show blame grep ls-files ls-tree rev-parse branch tag remote cat-file "
+           "describe shortlog merge-base show-ref for-each-ref check-ignore count-objects version with "
+           "listed options only; run so that no config can start a program (see below)",
+    "cd": "inside scripts only, one literal folder",
+    "set": "inside scripts only: -e -u -x -f and -o errexit/nounset/xtrace/pipefail/noglob",
+    "pwd echo true false which whoami id uname stat du df diff cmp basename dirname realpath readlink "
+    "free uptime md5sum sha1sum sha256sum sha512sum seq": "print facts; no option writes or runs anything",
+}
+
+
+def _cd(args: list[Word]) -> bool:
+    if len(args) != 1 or args[0].glob or args[0].text.startswith("-") or not args[0].text:
+        return False
+    target = args[0].text
+    return not (os.environ.get("CDPATH") and not target.startswith(("/", ".")))
+
+
+_SET_NAMES = {"errexit", "nounset", "xtrace", "pipefail", "noglob"}
+
+
+def _set(args: list[Word]) -> bool:
+    """Shell options that only make a script stricter or quieter (`set -k` would turn arguments
+    into environment variables, so only these letters and names are accepted)."""
+    i = 0
+    while i < len(args):
+        t = args[i].text
+        i += 1
+        if len(t) < 2 or t[0] not in "-+" or args[i - 1].glob:
+            return False
+        letters = t[1:]
+        if letters.endswith("o"):
+            if i >= len(args) or args[i].text not in _SET_NAMES:
+                return False
+            i += 1
+            letters = letters[:-1]
+        if any(c not in "eufx" for c in letters):
+            return False
+    return True
+
+
+CHECKS: dict[str, Callable[[list[Word]], bool]] = {name: _anything for name in _READERS}
+CHECKS.update({
+    "rg": _rg, "find": _find, "sed": _with(SED, _sed), "sort": _with(SORT), "uniq": _with(UNIQ, _uniq),
+    "tree": _with(TREE), "file": _with(FILE), "date": _with(DATE, _date),
+    "hostname": _with(HOSTNAME, _no_operands), "printf": _printf, "test": _test, "[": _test,
+    "cd": _cd, "set": _set,
+})
+# Shell builtins everywhere, never looked up on PATH; accepted inside scripts only.
+SCRIPT_ONLY = {"cd", "set"}
+
+
+# ----------------------------------------------------------------------------- git
+
+_DIFF = _opts(
+    flags="pusRaWwbz", values="SGI", optional="MCBUX",
+    long="patch no-patch raw patch-with-raw patch-with-stat compact-summary numstat shortstat summary "
+         "name-only name-status check full-index binary no-color irreversible-delete text "
+         "ignore-space-at-eol ignore-space-change ignore-all-space ignore-blank-lines ignore-cr-at-eol "
+         "minimal patience histogram indent-heuristic no-indent-heuristic function-context exit-code "
+         "quiet no-ext-diff no-textconv no-prefix default-prefix ita-invisible-in-index "
+         "ita-visible-in-index no-relative cumulative no-color-moved rename-empty no-rename-empty "
+         "pickaxe-all pickaxe-regex no-renames find-copies-harder",
+    long_values="diff-algorithm src-prefix dst-prefix line-prefix unified inter-hunk-context "
+                "diff-filter color-moved-ws ws-error-highlight anchored ignore-matching-lines "
+                "stat-width stat-name-width stat-count stat-graph-width output-indicator-new "
+                "output-indicator-old output-indicator-context",
+    long_optional="stat color color-words word-diff find-renames find-copies break-rewrites abbrev "
+                  "relative dirstat dirstat-by-file color-moved ignore-submodules word-diff-regex")
+_LOG = _opts(
+    flags="iEFPgmct", values="nL", numeric=True,
+    long="oneline graph all decorate no-decorate source abbrev-commit no-abbrev-commit full-history "
+         "simplify-by-decoration simplify-merges dense sparse first-parent merges no-merges "
+         "no-min-parents no-max-parents reverse topo-order date-order author-date-order left-right "
+         "left-only right-only cherry cherry-mark cherry-pick boundary follow do-walk parents children "
+         "relative-date no-expand-tabs no-notes all-match invert-grep regexp-ignore-case basic-regexp "
+         "extended-regexp fixed-strings perl-regexp remove-empty not mailmap no-mailmap use-mailmap "
+         "no-use-mailmap log-size single-worktree reflog walk-reflogs cc combined-all-paths "
+         "no-diff-merges full-diff no-walk",
+    long_values="glob exclude decorate-refs decorate-refs-exclude min-parents max-parents date format "
+                "encoding max-count skip since after until before since-as-filter author committer "
+                "grep grep-reflog diff-merges",
+    long_optional="branches tags remotes pretty expand-tabs notes ancestry-path show-linear-break")
+_STATUS = _opts(flags="sbvz", optional="u",
+                long="short branch show-stash long verbose no-column ahead-behind no-ahead-behind "
+                     "renames no-renames null",
+                long_optional="porcelain untracked-files ignored ignore-submodules column find-renames")
+_LS_FILES = _opts(flags="cdmoiskuzvtf", values="xX",
+                  long="cached deleted modified others ignored stage killed unmerged directory "
+                       "no-empty-directory eol full-name error-unmatch exclude-standard sparse "
+                       "deduplicate debug resolve-undo",
+                  long_values="exclude exclude-from exclude-per-directory format with-tree",
+                  long_optional="abbrev")
+_LS_TREE = _opts(flags="rdtlz", long="long name-only name-status object-only full-name full-tree",
+                 long_values="format", long_optional="abbrev")
+_REV_PARSE = _opts(
+    flags="q",
+    long="show-toplevel show-prefix show-cdup git-dir absolute-git-dir git-common-dir is-inside-work-tree "
+         "is-inside-git-dir is-bare-repository is-shallow-repository show-superproject-working-tree "
+         "verify quiet symbolic symbolic-full-name all revs-only no-revs flags no-flags sq not "
+         "local-env-vars show-ref-format end-of-options",
+    long_values="default prefix git-path resolve-git-dir since until after before disambiguate glob "
+                "exclude",
+    long_optional="abbrev-ref short branches tags remotes show-object-format")
+_BLAME = _opts(flags="blstfnepwc", values="LS", optional="MC",
+               long="root show-stats score-debug show-name show-number show-email porcelain "
+                    "line-porcelain incremental minimal color-lines color-by-age progress no-progress "
+                    "first-parent reverse no-textconv",
+               long_values="date since ignore-rev ignore-revs-file contents encoding",
+               long_optional="abbrev")
+_GREP = _opts(flags="aiIwvhHElLcoqzFGPnpWr", values="eAfBCm",
+              long="cached untracked no-index no-exclude-standard exclude-standard text ignore-case "
+                   "word-regexp invert-match full-name extended-regexp basic-regexp perl-regexp "
+                   "fixed-strings line-number column files-with-matches name-only files-without-match "
+                   "null count heading break show-function function-context only-matching quiet "
+                   "all-match and or not no-textconv recursive no-recursive no-color",
+              long_values="threads max-depth after-context before-context context max-count regexp file",
+              long_optional="color")
+_BRANCH = _opts(flags="arvl",
+                long="list all remotes verbose show-current no-color ignore-case omit-empty no-column "
+                     "no-abbrev",
+                long_values="sort format points-at",
+                long_optional="color column abbrev contains no-contains merged no-merged")
+_TAG = _opts(flags="l", optional="n",
+             long="list no-column ignore-case omit-empty",
+             long_values="sort format points-at",
+             long_optional="color column contains no-contains merged no-merged")
+_DESCRIBE = _opts(long="all tags contains long always first-parent exact-match debug",
+                  long_values="candidates match exclude", long_optional="dirty broken abbrev")
+_SHORTLOG = _opts(flags="nsec", optional="w",
+                  long="numbered summary email committer all no-merges merges first-parent reverse",
+                  long_values="group format since after until before author committer grep")
+_MERGE_BASE = _opts(flags="a", long="all octopus independent is-ancestor fork-point")
+_SHOW_REF = _opts(flags="sqd", long="head heads tags branches verify quiet dereference exists",
+                  long_optional="hash abbrev")
+_FOR_EACH_REF = _opts(long="shell perl python tcl ignore-case omit-empty include-root-refs",
+                      long_values="format sort count points-at exclude",
+                      long_optional="merged no-merged contains no-contains")
+_CHECK_IGNORE = _opts(flags="qvnz", long="quiet verbose non-matching no-index stdin")
+_COUNT_OBJECTS = _opts(flags="vH", long="verbose human-readable")
+_CAT_FILE = _opts(flags="tspe")
+_REMOTE = _opts(flags="v", long="verbose push all")
+
+
+def _branch(p: Parsed) -> bool:
+    """Operands are patterns only in list mode; otherwise they create a branch."""
+    return not p.operands or p.has("l", "list", "contains", "no-contains", "merged", "no-merged",
+                                   "points-at")
+
+
+def _tag(p: Parsed) -> bool:
+    return not p.operands or p.has("l", "list", "n", "contains", "no-contains", "merged", "no-merged",
+                                   "points-at")
+
+
+def _remote(p: Parsed) -> bool:
+    """`git remote [-v]` lists; `git remote get-url NAME` prints (anything else may write or fetch)."""
+    words = [w.text for w in p.operands]
+    return not words or (words[0] == "get-url" and len(words) == 2)
+
+
+def _cat_file(p: Parsed) -> bool:
+    return len(p.operands) <= 2 and bool(p.options) != (len(p.operands) == 2)
+
+
+GIT_SUBCOMMANDS: dict[str, tuple[Options, Callable[[Parsed], bool] | None]] = {
+    "status": (_STATUS, None), "diff": (_DIFF | _opts(long="cached staged merge-base no-index"), None),
+    "log": (_DIFF | _LOG, None), "show": (_DIFF | _LOG, None), "blame": (_BLAME, None),
+    "grep": (_GREP, None), "ls-files": (_LS_FILES, None), "ls-tree": (_LS_TREE, None),
+    "rev-parse": (_REV_PARSE, None), "branch": (_BRANCH, _branch), "tag": (_TAG, _tag),
+    "remote": (_REMOTE, _remote), "cat-file": (_CAT_FILE, _cat_file), "describe": (_DESCRIBE, None),
+    "shortlog": (_SHORTLOG, None), "merge-base": (_MERGE_BASE, None), "show-ref": (_SHOW_REF, None),
+    "for-each-ref": (_FOR_EACH_REF, None), "check-ignore": (_CHECK_IGNORE, None),
+    "count-objects": (_COUNT_OBJECTS, None), "version": (_opts(), _no_operands),
+}
+
+# Settings that run a program, switched off by name for read-only git commands; `-c` on the
+# command line (GIT_CONFIG_PARAMETERS) beats the system, global and repository config.
+GIT_OVERRIDES = (
+    "core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.sshCommand=/dev/null",
+    "safe.bareRepository=explicit", "log.showSignature=false", "gpg.program=/dev/null",
+    "gpg.openpgp.program=/dev/null", "gpg.x509.program=/dev/null", "gpg.ssh.program=/dev/null",
+    "diff.ignoreSubmodules=all", "status.submoduleSummary=false", "submodule.recurse=false",
+    "protocol.allow=never", "protocol.ext.allow=never", "protocol.file.allow=never",
+    "protocol.git.allow=never", "protocol.ssh.allow=never", "protocol.http.allow=never",
+    "protocol.https.allow=never",
+)
+
+
+def hardened_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a command that runs without asking because it is read-only."""
+    env = dict(os.environ if base is None else base)
+    params = " ".join(f"'{setting}'" for setting in GIT_OVERRIDES)
+    env["GIT_CONFIG_PARAMETERS"] = (env.get("GIT_CONFIG_PARAMETERS", "") + " " + params).strip()
+    env.update(GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat", GIT_NO_LAZY_FETCH="1", GIT_TERMINAL_PROMPT="0")
+    env.pop("GIT_EXTERNAL_DIFF", None)
+    return env
+
+
+def _git(args: list[Word]) -> list[str] | None:
+    """The `-C` folders of a read-only git command (in order), or None when it is not read-only."""
+    folders: list[str] = []
+    i = 0
+    while i < len(args) and args[i].text.startswith("-"):
+        t = args[i].text
+        if t == "-C" and i + 1 < len(args) and not args[i + 1].glob:
+            folders.append(args[i + 1].text)
+            i += 2
+        elif t in ("--no-pager", "-P", "--no-optional-locks", "--version"):
+            i += 1
+        else:
+            return None  # -c, --config-env, --exec-path, --git-dir, --work-tree, -p ...
+    if i == len(args):
+        return folders if args and args[-1].text == "--version" else None
+    sub = args[i]
+    if sub.glob or sub.text not in GIT_SUBCOMMANDS:
+        return None
+    spec, check = GIT_SUBCOMMANDS[sub.text]
+    parsed = parse_options(args[i + 1:], spec)
+    if parsed is None or (check is not None and not check(parsed)):
+        return None
+    return folders
+
+
+def _config_runs_programs(git: str, folder: str) -> bool:
+    """Does git's effective config in `folder` name a driver or helper we cannot switch off by
+    name (or can it not be read)? `git config --list` only reads files."""
+    import subprocess
+
+    if not os.path.isdir(folder):
+        return False  # git cannot even start there
+    try:
+        done = subprocess.run([git, "config", "--list", "-z"], cwd=folder, env=hardened_env(),
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=15, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    if done.returncode != 0:
+        return True
+    for entry in done.stdout.split(b"\0"):
+        key, _, value = entry.decode("utf-8", "replace").partition("\n")
+        if _runs_program(key.lower(), value.strip().lower()):
+            return True
+    return False
+
+
+def _runs_program(key: str, value: str) -> bool:
+    section, _, rest = key.partition(".")
+    name = rest.rpartition(".")[2]
+    if key == "diff.external" or key == "extensions.partialclone":
+        return True
+    if section == "diff" and "." in rest and name in ("command", "textconv"):
+        return True
+    if section == "filter" and "." in rest and name in ("clean", "smudge", "process"):
+        return True
+    return section == "remote" and name == "promisor" and value not in ("false", "no", "off", "0")
+
+
+# ----------------------------------------------------------------------------- finding programs
+
+
+def find_program(name: str, workspace: str, path: str | None = None) -> str | None:
+    """Where PATH finds `name`, or None when it is not there, or when the folder or the file it
+    finds (links followed) is inside the workspace, or PATH has a relative entry before it."""
+    if not name or "/" in name:
+        return None
+    workspace = os.path.realpath(workspace)
+    for folder in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
+        if not folder or not os.path.isabs(folder):
+            return None  # "" and "." mean the working folder
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            if _inside(os.path.realpath(folder), workspace) or _inside(os.path.realpath(candidate),
+                                                                       workspace):
+                return None
+            return candidate
+    return None
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# ----------------------------------------------------------------------------- classify
+
+
+def shell_script(argv: list[str]) -> tuple[str, str] | None:
+    """(shell name, script) of `SHELL [-l] -c SCRIPT [args]` with only harmless shell options."""
+    if len(argv) < 3 or os.path.basename(argv[0]) != argv[0] or argv[0] not in SHELLS:
+        return None
+    i = 1
+    seen_c = False
+    while i < len(argv) and argv[i].startswith("-") and not seen_c:
+        opt = argv[i]
+        if opt in ("--login", "--noprofile", "--norc"):
+            i += 1
+            continue
+        if len(opt) < 2 or any(c not in "lce" for c in opt[1:]):
+            return None
+        seen_c = "c" in opt
+        i += 1
+    if not seen_c or i >= len(argv):
+        return None
+    return argv[0], argv[i]
+
+
+def classify(argv: list[str], cwd: str, workspace: str, path: str | None = None) -> Verdict:
+    """Is this command read-only (see the module docstring)? `cwd`: where it runs; `workspace`:
+    the folder the model can write to; `path`: the PATH it runs with (default ours)."""
+    if not argv or not all(isinstance(a, str) for a in argv):
+        return Verdict(False, "no command")
+    script = shell_script(argv)
+    if script is not None:
+        shell, text = script
+        if find_program(shell, workspace, path) is None and _replacement_shell(shell, workspace,
+                                                                               path) is None:
+            return Verdict(False, f"{shell} is not found on PATH outside the workspace")
+        try:
+            commands = sh_syntax.parse(text)
+        except sh_syntax.Unreadable as exc:
+            return Verdict(False, f"cannot tell what the script runs: {exc}")
+    else:
+        commands = [[Word(a) for a in argv]]
+    return _commands_read_only(commands, script is not None, cwd, workspace, path)
+
+
+def _replacement_shell(shell: str, workspace: str, path: str | None) -> str | None:
+    """The shell that shells.resolve runs instead of a missing one, when it is outside the
+    workspace (shells.resolve also checks that the script parses there)."""
+    from codex_lite.tools import shells
+
+    sub = shells.replacement(shell, path)
+    if sub is None or not os.path.isabs(sub) or _inside(os.path.realpath(sub), os.path.realpath(workspace)):
+        return None
+    return sub
+
+
+def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, workspace: str,
+                        path: str | None) -> Verdict:
+    folders = {os.path.realpath(cwd)}  # where each command may run, after the `cd`s before it
+    git_runs: list[tuple[str, set[str], list[str]]] = []
+    for words in commands:
+        name, args = words[0].text, words[1:]
+        check = CHECKS.get(name)
+        if check is None and name != "git":
+            return Verdict(False, f"{name} is not a known read-only program")
+        if name in SCRIPT_ONLY:
+            if not in_script:
+                return Verdict(False, f"{name} is a shell builtin")
+        else:
+            program = find_program(name, workspace, path)
+            if program is None:
+                return Verdict(False, f"{name} is not found on PATH outside the workspace")
+        bad = _bad_glob(args, folders)
+        if bad:
+            return Verdict(False, bad)
+        if name == "git":
+            dash_c = _git(args)
+            if dash_c is None:
+                return Verdict(False, "not a read-only git command")
+            git_runs.append((program, set(folders), dash_c))
+        elif not check(args):
+            return Verdict(False, f"{name}: an option or operand that is not read-only")
+        if name == "cd":
+            folders |= {os.path.realpath(os.path.join(f, args[0].text)) for f in folders}
+    for git, where, dash_c in git_runs:
+        for folder in where:
+            for sub in dash_c:
+                folder = os.path.join(folder, sub)
+            if _config_runs_programs(git, folder):
+                return Verdict(False, f"git's config in {folder} names a program git would run")
+    return Verdict(True)
+
+
+def _bad_glob(args: list[Word], folders: set[str]) -> str:
+    """Why a glob among args could become something other than file operands ("" when it cannot)."""
+    globs = [w for w in args if w.glob]
+    if not globs:
+        return ""
+    if any(w.text.startswith("-") for w in globs):
+        return "a pattern that would expand to options"
+    if any(w.lead_glob for w in globs):
+        for folder in folders:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            if any(n.startswith("-") for n in names):
+                return f"a pattern could match a file named like an option in {folder}"
+    return ""
+
+
+def is_read_only(argv: list[str], cwd: str, workspace: str) -> bool:
+    return classify(argv, cwd, workspace).read_only
