@@ -10,8 +10,8 @@ actually enforce:
 - `on-request` (default): in Codex the model runs freely inside the sandbox and asks to leave it.
   Here patches *are* sandboxed (sandbox_mode decides where they may write), so they run without
   asking, except a patch that touches what can make a program run later: anything under `.git`
-  (config, hooks), an existing executable file, or the shell and git start-up files of the home
-  folder. A command other than a read-only one cannot be confined, so it counts as leaving the
+  (config, hooks), an existing executable file, Python start-up files (`*.pth`,
+  `sitecustomize.py`), or the shell and git start-up files and `.ssh` of the home folder. A command other than a read-only one cannot be confined, so it counts as leaving the
   sandbox and is asked about, unless sandbox_mode is danger-full-access (nothing to leave).
 - `on-failure`: everything runs without asking; when a command fails the user is asked whether to
   run it again (e.g. after fixing something by hand) or to tell the model what to do instead.
@@ -53,10 +53,13 @@ SUBCOMMAND = re.compile(r"^[a-z][a-z0-9_-]*$")
 WITH_SUBCOMMANDS = {"git", "npm", "pnpm", "yarn", "pip", "pip3", "cargo", "go", "make", "apt", "apt-get",
                     "opkg", "apk", "pkg", "docker", "podman", "systemctl", "service", "uci", "kubectl",
                     "brew", "dnf", "yum", "gh", "poetry", "uv", "npx", "cmake", "ninja", "just"}
-# Files in the home folder that make programs run: shell start-up files and git's global config.
+# Files in the home folder that make programs run (shell start-up files, git's global config) or
+# let someone in (ssh); they matter when the workspace holds the home folder (/root on a router).
 HOME_FILES = (".profile", ".bash_profile", ".bash_login", ".bashrc", ".bash_logout", ".zshenv",
               ".zprofile", ".zshrc", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".shrc", ".gitconfig",
-              ".config/git/config", ".config/git/attributes")
+              ".config/git/config", ".config/git/attributes", ".ssh")
+# Names that make Python run code at start-up wherever a site folder holds them (codex-lite too).
+PYTHON_START_UP = ("sitecustomize.py", "usercustomize.py")
 _FINGERPRINT_BYTES = 1 << 20
 
 
@@ -65,8 +68,9 @@ _FINGERPRINT_BYTES = 1 << 20
 
 def sensitive_paths(patch: str, root: str, cwd: str | None = None) -> list[str]:
     """The paths (as written) a patch would touch that can make a program run later: anything in a
-    `.git` folder or named `.git`, an existing executable file, and the start-up files of shells and
-    git in the home folder. Paths the engine refuses anyway (outside the workspace) are left out."""
+    `.git` folder or named `.git`, an existing executable file, Python's `.pth` and
+    `sitecustomize.py`/`usercustomize.py`, and in the home folder the start-up files of shells, git's
+    global config and `.ssh`. Paths the engine refuses anyway (outside the workspace) are left out."""
     from codex_lite.tools import patch_fs
     from codex_lite.tools.patch_parse import PatchSyntaxError, parse_patch
 
@@ -94,12 +98,15 @@ def _sensitive(full: str, home: set[str]) -> bool:
     for candidate in (full, real):
         if any(part.lower() == ".git" for part in candidate.split(os.sep)):
             return True
+        name = os.path.basename(candidate)
+        if name.endswith(".pth") or name in PYTHON_START_UP:
+            return True
     try:
         if os.path.isfile(real) and os.stat(real).st_mode & 0o111:
             return True
     except OSError:
         pass
-    return real in home
+    return any(real == h or real.startswith(h + os.sep) for h in home)
 
 
 def _home_files() -> set[str]:

@@ -7,7 +7,7 @@
 A command is read-only only when all of this holds; otherwise the user is asked:
 - `sh_syntax.read` understands all of it (a direct argv, or a `bash -lc`/`sh -c` script made only
   of simple commands joined by `;`, `&&`, `||`, `|`);
-- every program is on the allow-list (PROGRAMS) and its arguments pass that program's check:
+- every program is on the allow-list (CHECKS, with WHY for the README) and its arguments pass that program's check:
   options that write files, run programs or change the system are refused (`sed -i`, `find -exec`,
   `sort -o`, `git -c`, `date -s`, ...), and where a program cannot be checked option by option, only
   the options it is known to take are accepted;
@@ -17,16 +17,8 @@ A command is read-only only when all of this holds; otherwise the user is asked:
 - a glob can only ever expand to file operands: it may not start with `-`, and when its first path
   component is a pattern, no name in the folder may start with `-`.
 
-git reads `.git/config`, which a patch or a hostile repository can write (core.fsmonitor,
-diff.external, pager, textconv and filter drivers, hooks), so for git read-only means two things.
-Read-only commands run with `hardened_env`: `GIT_CONFIG_PARAMETERS` (the `-c` of the command line,
-which beats every config file) switches off every setting with a fixed name that runs a program
-(fsmonitor, hooks, pager, gpg, implicit bare repositories, submodule recursion, every transport),
-and `GIT_OPTIONAL_LOCKS=0` stops `git status` writing the index. Settings whose names the config
-chooses (`diff.<driver>.textconv`/`.command`, `filter.<driver>.clean`/`.smudge`/`.process`,
-`diff.external`, partial clones that fetch on demand) cannot be switched off by name beforehand, so
-the effective config of every folder git would run in is read first (`git config --list`, which
-runs nothing) and any of them means "ask".
+git is read-only only for listed subcommands and options, and every read-only command runs with
+`hardened_env`, so that no git config can start a program (read_only_git.py says how).
 
 Not a sandbox: a read-only command can still read any file the user can (secrets included), and
 print as much as it likes; what it cannot do is change a file, start another program or change
@@ -36,120 +28,23 @@ the system.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
+from codex_lite import read_only_git
+from codex_lite.program_options import Options, Parsed, parse_options
+from codex_lite.program_options import options as _opts
 from codex_lite.tools import sh_syntax
 from codex_lite.tools.sh_syntax import Word
 
 SHELLS = ("bash", "sh", "ash", "dash", "zsh", "ksh", "mksh")
+hardened_env = read_only_git.hardened_env
 
 
 @dataclass
 class Verdict:
     read_only: bool
     reason: str = ""  # why not, for tests and debugging
-
-
-# ----------------------------------------------------------------------------- option grammar
-
-
-@dataclass(frozen=True)
-class Options:
-    """The options a program may be given. `flags`: single letters without a value (they may be
-    bundled, `-la`); `values`: letters that take a value (`-n5`, `-n 5`); `optional`: letters whose
-    value can only be attached (`-M50`); `long`: `--name`; `long_values`: `--name=v` or `--name v`;
-    `long_optional`: `--name` or `--name=v`; `numeric`: `-5` is allowed (`git log -5`).
-
-    Long names must match exactly (no GNU-style abbreviations, which could stand for a refused
-    option). A value in the next word may not start with `-`: if a program read that option as a
-    flag, the next word would be an option we never checked."""
-
-    flags: str = ""
-    values: str = ""
-    optional: str = ""
-    long: frozenset = frozenset()
-    long_values: frozenset = frozenset()
-    long_optional: frozenset = frozenset()
-    numeric: bool = False
-
-    def __or__(self, other: Options) -> Options:
-        return Options(self.flags + other.flags, self.values + other.values,
-                       self.optional + other.optional, self.long | other.long,
-                       self.long_values | other.long_values, self.long_optional | other.long_optional,
-                       self.numeric or other.numeric)
-
-
-def _opts(flags: str = "", values: str = "", optional: str = "", long: str = "", long_values: str = "",
-          long_optional: str = "", numeric: bool = False) -> Options:
-    return Options(flags, values, optional, frozenset(long.split()), frozenset(long_values.split()),
-                   frozenset(long_optional.split()), numeric)
-
-
-@dataclass
-class Parsed:
-    options: list[tuple[str, str | None]] = field(default_factory=list)  # (letter or long name, value)
-    operands: list[Word] = field(default_factory=list)
-
-    def has(self, *names: str) -> bool:
-        return any(name in names for name, _ in self.options)
-
-
-def parse_options(args: list[Word], spec: Options) -> Parsed | None:
-    """Split args into options and operands by `spec`; None when a word is not allowed. Options may
-    come after operands (GNU getopt permutes); `--` ends them."""
-    out = Parsed()
-    i = 0
-    while i < len(args):
-        text = args[i].text
-        i += 1
-        if text == "--":
-            out.operands += args[i:]
-            break
-        if text.startswith("--"):
-            name, eq, value = text[2:].partition("=")
-            if name in spec.long and not eq:
-                out.options.append((name, None))
-            elif name in spec.long_optional:
-                out.options.append((name, value if eq else None))
-            elif name in spec.long_values:
-                if not eq:
-                    if i >= len(args) or not _plain(args[i]):
-                        return None
-                    value, i = args[i].text, i + 1
-                out.options.append((name, value))
-            else:
-                return None
-        elif text.startswith("-") and text != "-":
-            if spec.numeric and text[1:].isdigit():
-                out.options.append(("#", text[1:]))
-                continue
-            j = 1
-            while j < len(text):
-                c = text[j]
-                j += 1
-                if c in spec.optional:
-                    out.options.append((c, text[j:] or None))
-                    break
-                if c in spec.values:
-                    value = text[j:]
-                    if not value:
-                        if i >= len(args) or not _plain(args[i]):
-                            return None
-                        value, i = args[i].text, i + 1
-                    out.options.append((c, value))
-                    break
-                if c not in spec.flags:
-                    return None
-                out.options.append((c, None))
-        else:
-            out.operands.append(args[i - 1])
-    return out
-
-
-def _plain(word: Word) -> bool:
-    """A value given as the next word: literal, and not something a program could take for an option."""
-    return not word.glob and not word.text.startswith("-")
 
 
 def _with(spec: Options, check: Callable[[Parsed], bool] | None = None) -> Callable[[list[Word]], bool]:
@@ -493,7 +388,7 @@ WHY = {
     "test [": "literal operands, no -v/-R (bash evaluates array subscripts), integers around -eq ...",
     "git": "status diff log show blame grep ls-files ls-tree rev-parse branch tag remote cat-file "
            "describe shortlog merge-base show-ref for-each-ref check-ignore count-objects version with "
-           "listed options only; run so that no config can start a program (see below)",
+           "listed options only; run so that no config can start a program (see above)",
     "cd": "inside scripts only, one literal folder",
     "set": "inside scripts only: -e -u -x -f and -o errexit/nounset/xtrace/pipefail/noglob",
     "pwd echo true false which whoami id uname stat du df diff cmp basename dirname realpath readlink "
@@ -540,211 +435,6 @@ CHECKS.update({
 })
 # Shell builtins everywhere, never looked up on PATH; accepted inside scripts only.
 SCRIPT_ONLY = {"cd", "set"}
-
-
-# ----------------------------------------------------------------------------- git
-
-_DIFF = _opts(
-    flags="pusRaWwbz", values="SGI", optional="MCBUX",
-    long="patch no-patch raw patch-with-raw patch-with-stat compact-summary numstat shortstat summary "
-         "name-only name-status check full-index binary no-color irreversible-delete text "
-         "ignore-space-at-eol ignore-space-change ignore-all-space ignore-blank-lines ignore-cr-at-eol "
-         "minimal patience histogram indent-heuristic no-indent-heuristic function-context exit-code "
-         "quiet no-ext-diff no-textconv no-prefix default-prefix ita-invisible-in-index "
-         "ita-visible-in-index no-relative cumulative no-color-moved rename-empty no-rename-empty "
-         "pickaxe-all pickaxe-regex no-renames find-copies-harder",
-    long_values="diff-algorithm src-prefix dst-prefix line-prefix unified inter-hunk-context "
-                "diff-filter color-moved-ws ws-error-highlight anchored ignore-matching-lines "
-                "stat-width stat-name-width stat-count stat-graph-width output-indicator-new "
-                "output-indicator-old output-indicator-context",
-    long_optional="stat color color-words word-diff find-renames find-copies break-rewrites abbrev "
-                  "relative dirstat dirstat-by-file color-moved ignore-submodules word-diff-regex")
-_LOG = _opts(
-    flags="iEFPgmct", values="nL", numeric=True,
-    long="oneline graph all decorate no-decorate source abbrev-commit no-abbrev-commit full-history "
-         "simplify-by-decoration simplify-merges dense sparse first-parent merges no-merges "
-         "no-min-parents no-max-parents reverse topo-order date-order author-date-order left-right "
-         "left-only right-only cherry cherry-mark cherry-pick boundary follow do-walk parents children "
-         "relative-date no-expand-tabs no-notes all-match invert-grep regexp-ignore-case basic-regexp "
-         "extended-regexp fixed-strings perl-regexp remove-empty not mailmap no-mailmap use-mailmap "
-         "no-use-mailmap log-size single-worktree reflog walk-reflogs cc combined-all-paths "
-         "no-diff-merges full-diff no-walk",
-    long_values="glob exclude decorate-refs decorate-refs-exclude min-parents max-parents date format "
-                "encoding max-count skip since after until before since-as-filter author committer "
-                "grep grep-reflog diff-merges",
-    long_optional="branches tags remotes pretty expand-tabs notes ancestry-path show-linear-break")
-_STATUS = _opts(flags="sbvz", optional="u",
-                long="short branch show-stash long verbose no-column ahead-behind no-ahead-behind "
-                     "renames no-renames null",
-                long_optional="porcelain untracked-files ignored ignore-submodules column find-renames")
-_LS_FILES = _opts(flags="cdmoiskuzvtf", values="xX",
-                  long="cached deleted modified others ignored stage killed unmerged directory "
-                       "no-empty-directory eol full-name error-unmatch exclude-standard sparse "
-                       "deduplicate debug resolve-undo",
-                  long_values="exclude exclude-from exclude-per-directory format with-tree",
-                  long_optional="abbrev")
-_LS_TREE = _opts(flags="rdtlz", long="long name-only name-status object-only full-name full-tree",
-                 long_values="format", long_optional="abbrev")
-_REV_PARSE = _opts(
-    flags="q",
-    long="show-toplevel show-prefix show-cdup git-dir absolute-git-dir git-common-dir is-inside-work-tree "
-         "is-inside-git-dir is-bare-repository is-shallow-repository show-superproject-working-tree "
-         "verify quiet symbolic symbolic-full-name all revs-only no-revs flags no-flags sq not "
-         "local-env-vars show-ref-format end-of-options",
-    long_values="default prefix git-path resolve-git-dir since until after before disambiguate glob "
-                "exclude",
-    long_optional="abbrev-ref short branches tags remotes show-object-format")
-_BLAME = _opts(flags="blstfnepwc", values="LS", optional="MC",
-               long="root show-stats score-debug show-name show-number show-email porcelain "
-                    "line-porcelain incremental minimal color-lines color-by-age progress no-progress "
-                    "first-parent reverse no-textconv",
-               long_values="date since ignore-rev ignore-revs-file contents encoding",
-               long_optional="abbrev")
-_GREP = _opts(flags="aiIwvhHElLcoqzFGPnpWr", values="eAfBCm",
-              long="cached untracked no-index no-exclude-standard exclude-standard text ignore-case "
-                   "word-regexp invert-match full-name extended-regexp basic-regexp perl-regexp "
-                   "fixed-strings line-number column files-with-matches name-only files-without-match "
-                   "null count heading break show-function function-context only-matching quiet "
-                   "all-match and or not no-textconv recursive no-recursive no-color",
-              long_values="threads max-depth after-context before-context context max-count regexp file",
-              long_optional="color")
-_BRANCH = _opts(flags="arvl",
-                long="list all remotes verbose show-current no-color ignore-case omit-empty no-column "
-                     "no-abbrev",
-                long_values="sort format points-at",
-                long_optional="color column abbrev contains no-contains merged no-merged")
-_TAG = _opts(flags="l", optional="n",
-             long="list no-column ignore-case omit-empty",
-             long_values="sort format points-at",
-             long_optional="color column contains no-contains merged no-merged")
-_DESCRIBE = _opts(long="all tags contains long always first-parent exact-match debug",
-                  long_values="candidates match exclude", long_optional="dirty broken abbrev")
-_SHORTLOG = _opts(flags="nsec", optional="w",
-                  long="numbered summary email committer all no-merges merges first-parent reverse",
-                  long_values="group format since after until before author committer grep")
-_MERGE_BASE = _opts(flags="a", long="all octopus independent is-ancestor fork-point")
-_SHOW_REF = _opts(flags="sqd", long="head heads tags branches verify quiet dereference exists",
-                  long_optional="hash abbrev")
-_FOR_EACH_REF = _opts(long="shell perl python tcl ignore-case omit-empty include-root-refs",
-                      long_values="format sort count points-at exclude",
-                      long_optional="merged no-merged contains no-contains")
-_CHECK_IGNORE = _opts(flags="qvnz", long="quiet verbose non-matching no-index stdin")
-_COUNT_OBJECTS = _opts(flags="vH", long="verbose human-readable")
-_CAT_FILE = _opts(flags="tspe")
-_REMOTE = _opts(flags="v", long="verbose push all")
-
-
-def _branch(p: Parsed) -> bool:
-    """Operands are patterns only in list mode; otherwise they create a branch."""
-    return not p.operands or p.has("l", "list", "contains", "no-contains", "merged", "no-merged",
-                                   "points-at")
-
-
-def _tag(p: Parsed) -> bool:
-    return not p.operands or p.has("l", "list", "n", "contains", "no-contains", "merged", "no-merged",
-                                   "points-at")
-
-
-def _remote(p: Parsed) -> bool:
-    """`git remote [-v]` lists; `git remote get-url NAME` prints (anything else may write or fetch)."""
-    words = [w.text for w in p.operands]
-    return not words or (words[0] == "get-url" and len(words) == 2)
-
-
-def _cat_file(p: Parsed) -> bool:
-    return len(p.operands) <= 2 and bool(p.options) != (len(p.operands) == 2)
-
-
-GIT_SUBCOMMANDS: dict[str, tuple[Options, Callable[[Parsed], bool] | None]] = {
-    "status": (_STATUS, None), "diff": (_DIFF | _opts(long="cached staged merge-base no-index"), None),
-    "log": (_DIFF | _LOG, None), "show": (_DIFF | _LOG, None), "blame": (_BLAME, None),
-    "grep": (_GREP, None), "ls-files": (_LS_FILES, None), "ls-tree": (_LS_TREE, None),
-    "rev-parse": (_REV_PARSE, None), "branch": (_BRANCH, _branch), "tag": (_TAG, _tag),
-    "remote": (_REMOTE, _remote), "cat-file": (_CAT_FILE, _cat_file), "describe": (_DESCRIBE, None),
-    "shortlog": (_SHORTLOG, None), "merge-base": (_MERGE_BASE, None), "show-ref": (_SHOW_REF, None),
-    "for-each-ref": (_FOR_EACH_REF, None), "check-ignore": (_CHECK_IGNORE, None),
-    "count-objects": (_COUNT_OBJECTS, None), "version": (_opts(), _no_operands),
-}
-
-# Settings that run a program, switched off by name for read-only git commands; `-c` on the
-# command line (GIT_CONFIG_PARAMETERS) beats the system, global and repository config.
-GIT_OVERRIDES = (
-    "core.fsmonitor=false", "core.hooksPath=/dev/null", "core.pager=cat", "core.sshCommand=/dev/null",
-    "safe.bareRepository=explicit", "log.showSignature=false", "gpg.program=/dev/null",
-    "gpg.openpgp.program=/dev/null", "gpg.x509.program=/dev/null", "gpg.ssh.program=/dev/null",
-    "diff.ignoreSubmodules=all", "status.submoduleSummary=false", "submodule.recurse=false",
-    "protocol.allow=never", "protocol.ext.allow=never", "protocol.file.allow=never",
-    "protocol.git.allow=never", "protocol.ssh.allow=never", "protocol.http.allow=never",
-    "protocol.https.allow=never",
-)
-
-
-def hardened_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a command that runs without asking because it is read-only."""
-    env = dict(os.environ if base is None else base)
-    params = " ".join(f"'{setting}'" for setting in GIT_OVERRIDES)
-    env["GIT_CONFIG_PARAMETERS"] = (env.get("GIT_CONFIG_PARAMETERS", "") + " " + params).strip()
-    env.update(GIT_OPTIONAL_LOCKS="0", GIT_PAGER="cat", GIT_NO_LAZY_FETCH="1", GIT_TERMINAL_PROMPT="0")
-    env.pop("GIT_EXTERNAL_DIFF", None)
-    return env
-
-
-def _git(args: list[Word]) -> list[str] | None:
-    """The `-C` folders of a read-only git command (in order), or None when it is not read-only."""
-    folders: list[str] = []
-    i = 0
-    while i < len(args) and args[i].text.startswith("-"):
-        t = args[i].text
-        if t == "-C" and i + 1 < len(args) and not args[i + 1].glob:
-            folders.append(args[i + 1].text)
-            i += 2
-        elif t in ("--no-pager", "-P", "--no-optional-locks", "--version"):
-            i += 1
-        else:
-            return None  # -c, --config-env, --exec-path, --git-dir, --work-tree, -p ...
-    if i == len(args):
-        return folders if args and args[-1].text == "--version" else None
-    sub = args[i]
-    if sub.glob or sub.text not in GIT_SUBCOMMANDS:
-        return None
-    spec, check = GIT_SUBCOMMANDS[sub.text]
-    parsed = parse_options(args[i + 1:], spec)
-    if parsed is None or (check is not None and not check(parsed)):
-        return None
-    return folders
-
-
-def _config_runs_programs(git: str, folder: str) -> bool:
-    """Does git's effective config in `folder` name a driver or helper we cannot switch off by
-    name (or can it not be read)? `git config --list` only reads files."""
-    import subprocess
-
-    if not os.path.isdir(folder):
-        return False  # git cannot even start there
-    try:
-        done = subprocess.run([git, "config", "--list", "-z"], cwd=folder, env=hardened_env(),
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=15, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return True
-    if done.returncode != 0:
-        return True
-    for entry in done.stdout.split(b"\0"):
-        key, _, value = entry.decode("utf-8", "replace").partition("\n")
-        if _runs_program(key.lower(), value.strip().lower()):
-            return True
-    return False
-
-
-def _runs_program(key: str, value: str) -> bool:
-    section, _, rest = key.partition(".")
-    name = rest.rpartition(".")[2]
-    if key == "diff.external" or key == "extensions.partialclone":
-        return True
-    if section == "diff" and "." in rest and name in ("command", "textconv"):
-        return True
-    if section == "filter" and "." in rest and name in ("clean", "smudge", "process"):
-        return True
-    return section == "remote" and name == "promisor" and value not in ("false", "no", "off", "0")
 
 
 # ----------------------------------------------------------------------------- finding programs
@@ -846,7 +536,7 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
         if bad:
             return Verdict(False, bad)
         if name == "git":
-            dash_c = _git(args)
+            dash_c = read_only_git.git_folders(args)
             if dash_c is None:
                 return Verdict(False, "not a read-only git command")
             git_runs.append((program, set(folders), dash_c))
@@ -858,7 +548,7 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
         for folder in where:
             for sub in dash_c:
                 folder = os.path.join(folder, sub)
-            if _config_runs_programs(git, folder):
+            if read_only_git.config_runs_programs(git, folder):
                 return Verdict(False, f"git's config in {folder} names a program git would run")
     return Verdict(True)
 

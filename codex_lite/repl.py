@@ -526,9 +526,9 @@ class Repl:
 
 
 # The repository's config is the model's to write (a patch can change .git/config), so /diff runs
-# git with every config key that starts a program switched off: no pager, no external diff or
-# textconv filter, no fsmonitor hook.
-GIT = ["git", "-c", "core.fsmonitor=false", "--no-pager"]
+# git like a read-only command (read_only.hardened_env: no fsmonitor, hooks, pager, gpg, ...) and
+# without external diff or textconv drivers.
+GIT = ["git", "--no-pager"]
 DIFF = [*GIT, "diff", "--no-color", "--no-ext-diff", "--no-textconv"]
 
 
@@ -536,9 +536,10 @@ def git_diff(cwd: str, env: dict[str, str] | None = None) -> str | None:
     """`git diff` of tracked files plus untracked files as additions; None outside a repository.
     Read through the shell runner's bounded buffer, so a huge diff cannot fill a router's memory.
     `env`: the session's environment for commands (None = ours)."""
+    from codex_lite.read_only import hardened_env
     from codex_lite.tools.shell import ShellSettings, run_command
 
-    settings = ShellSettings(timeout_ms=30_000, max_output_bytes=512 * 1024, nice=0, env=env)
+    settings = ShellSettings(timeout_ms=30_000, max_output_bytes=512 * 1024, nice=0, env=hardened_env(env))
     try:
         probe = run_command([*GIT, "rev-parse", "--is-inside-work-tree"], cwd, settings)
     except OSError:

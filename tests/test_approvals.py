@@ -4,16 +4,16 @@ driven through the real ToolBox so the asked question and the command's fate are
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import make_git_repo
 
 from codex_lite import events as ev
 from codex_lite.approvals import Approvals, Choice, command_text, describe_key, remember_key, sensitive_paths
-from codex_lite.read_only import WHY, CHECKS, classify, find_program, hardened_env
+from codex_lite.read_only import CHECKS, WHY, classify, find_program, hardened_env
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import ApprovalRequest, ToolBox
 
@@ -115,7 +115,7 @@ def test_git_config_that_names_a_driver_means_ask(repo):
     subprocess.run(["git", "config", "core.fsmonitor", "touch pwned"], cwd=repo, check=True)
     try:  # a fixed name: switched off in the environment read-only commands run with
         assert classify(["git", "status"], str(repo), str(repo)).read_only
-        done = subprocess.run(["git", "status"], cwd=repo, env=hardened_env(), capture_output=True)
+        done = subprocess.run(["git", "status"], cwd=repo, env=hardened_env(), capture_output=True, check=False)
         assert done.returncode == 0 and not (repo / "pwned").exists()
     finally:
         subprocess.run(["git", "config", "--unset", "core.fsmonitor"], cwd=repo, check=True)
@@ -177,6 +177,8 @@ def test_sensitive_patch_paths(repo):
         assert sensitive_paths(patch("*** Update File: run.sh\n@@\n-echo\n+id\n"), str(repo)) == ["run.sh"]
         assert sensitive_paths(patch("*** Delete File: link\n"), str(repo)) == ["link"]
         assert sensitive_paths(patch(add("../outside")), str(repo)) == []  # refused by the engine
+        assert sensitive_paths(patch(add("lib/evil.pth"), add("sitecustomize.py")), str(repo)) == [
+            "lib/evil.pth", "sitecustomize.py"]
     finally:
         (repo / "run.sh").unlink()
         (repo / "link").unlink()
@@ -275,3 +277,14 @@ def test_on_failure_offers_a_retry_then_passes_feedback(tmp_path):
     box, _ = toolbox(tmp_path, Approvals("on-failure", "workspace-write", user))
     box.run("c2", "shell", {"command": ["true"]})
     assert user.asked == []
+
+
+def test_a_patch_never_makes_a_file_executable(tmp_path):
+    """What on-request relies on: only existing executables can become a program to run."""
+    from codex_lite.tools.apply_patch import apply_patch
+
+    (tmp_path / "run.sh").write_text("echo\n")
+    (tmp_path / "run.sh").chmod(0o755)
+    apply_patch("*** Begin Patch\n*** Update File: run.sh\n*** Move to: moved.sh\n@@\n-echo\n+id\n"
+                "*** Add File: new.sh\n+id\n*** End Patch", str(tmp_path))
+    assert not os.access(tmp_path / "moved.sh", os.X_OK) and not os.access(tmp_path / "new.sh", os.X_OK)

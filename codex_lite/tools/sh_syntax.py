@@ -154,7 +154,7 @@ class _Strict:
         """Only redirections that cannot change a file or run anything: to or from /dev/null, and
         stdout/stderr joined."""
         s = self.s
-        op = next((o for o in ("<<", "<>", "<&", "<(", ">>", ">&", ">|", ">(", "<", ">") if s.startswith(o, i)))
+        op = next(o for o in ("<<", "<>", "<&", "<(", ">>", ">&", ">|", ">(", "<", ">") if s.startswith(o, i))
         if op not in ("<", ">", ">>", ">&"):
             raise Unreadable(f"the redirection `{op}`")
         i += len(op)

@@ -47,8 +47,9 @@ class Outside:
             (self.folder / name).read_text() == text for name, text in self.files.items())
 
 
-@pytest.fixture
-def outside(tmp_path) -> Outside:
+@pytest.fixture(name="outside")
+def outside_fixture(tmp_path) -> Outside:
+    """Import it as `outside_fixture`; tests ask for `outside`."""
     folder = tmp_path / "outside"
     folder.mkdir()
     out = Outside(folder, folder / "pwned", {})

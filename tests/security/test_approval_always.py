@@ -11,7 +11,7 @@ from approval_support import (
     ASK_COMMAND,
     assert_refused,
     executable,
-    outside,  # noqa: F401 - fixture
+    outside_fixture,  # noqa: F401 - the `outside` fixture
     repl,
     shell,
     touch,

@@ -16,8 +16,7 @@ from approval_support import (
     bash,
     commit_all,
     executable,
-    git,
-    outside,  # noqa: F401 - fixture
+    outside_fixture,  # noqa: F401 - the `outside` fixture
     patch,
     repl,
     shell,

@@ -6,7 +6,16 @@ from __future__ import annotations
 import sys
 
 import pytest
-from approval_support import ASK_COMMAND, ASK_PATCH, add_file, bash, outside, patch, shell, touch  # noqa: F401
+from approval_support import (
+    ASK_COMMAND,
+    ASK_PATCH,
+    add_file,
+    bash,
+    outside_fixture,  # noqa: F401 - the `outside` fixture
+    patch,
+    shell,
+    touch,
+)
 from conftest import cli_env
 from scripted_server import completion
 from test_tmux import Tmux

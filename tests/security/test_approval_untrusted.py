@@ -19,7 +19,7 @@ from approval_support import (
     commit_all,
     executable,
     git,
-    outside,  # noqa: F401 - fixture
+    outside_fixture,  # noqa: F401 - the `outside` fixture
     repl,
     shell,
     touch,
@@ -184,3 +184,15 @@ def test_hostile_gitdir_file_in_a_subfolder(run_cli, model, git_repo, outside):
     (git_repo / "sub" / ".git").write_text("gitdir: ../evil\n")
     result = repl(run_cli, model, git_repo, [bash("cd sub && git status")])
     assert_refused(result, outside, asked=None)
+
+
+def test_slash_diff_does_not_let_the_repository_config_run_programs(run_cli, model, git_repo, outside):
+    """/diff is the user's own command, but it runs git like a read-only command does."""
+    git(git_repo, "config", "core.fsmonitor", touch(outside.sentinel))
+    git(git_repo, "config", "diff.evil.textconv", f"{touch(outside.sentinel)}; cat")
+    (git_repo / ".gitattributes").write_text("*.py diff=evil\n")
+    (git_repo / "calc.py").write_text("changed\n")
+    model.set_script([])
+    result = run_cli("-m", "scripted", cwd=git_repo, input="/diff\n/quit\n")
+    assert_refused(result, outside, asked=None)
+    assert "+changed" in result.stdout
