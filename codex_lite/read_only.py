@@ -15,7 +15,8 @@ A command is read-only only when all of this holds; otherwise the user is asked:
   (links followed) is outside the workspace too: `./ls`, `scripts/test`, a relative PATH entry or a
   workspace folder on PATH mean "ask";
 - a glob can only ever expand to file operands: it may not start with `-`, and when its first path
-  component is a pattern, no name in the folder may start with `-`.
+  component is a pattern, no name in the folder may start with `-`;
+- no word names a device other than /dev/null and friends (opening a watchdog starts it).
 
 git is read-only only for listed subcommands and options, and every read-only command runs with
 `hardened_env`, so that no git config can start a program (read_only_git.py says how).
@@ -532,7 +533,7 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
             program = find_program(name, workspace, path)
             if program is None:
                 return Verdict(False, f"{name} is not found on PATH outside the workspace")
-        bad = _bad_glob(args, folders)
+        bad = _bad_glob(args, folders) or _device(args, folders)
         if bad:
             return Verdict(False, bad)
         if name == "git":
@@ -568,6 +569,34 @@ def _bad_glob(args: list[Word], folders: set[str]) -> str:
                 continue
             if any(n.startswith("-") for n in names):
                 return f"a pattern could match a file named like an option in {folder}"
+    return ""
+
+
+# Devices that nothing happens to when they are opened and read.
+QUIET_DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+
+def _device(args: list[Word], folders: set[str]) -> str:
+    """Opening a device can act (a watchdog starts its countdown, a tape rewinds, a serial port
+    resets what hangs on it): any word that names one, directly, through a link or a glob, or as
+    the value of `--opt=VALUE`, means ask."""
+    import glob
+    import stat
+
+    for word in args:
+        text = word.text.partition("=")[2] if word.text.startswith("--") else word.text
+        if not text:
+            continue
+        bases = [""] if os.path.isabs(text) else sorted(folders)
+        for base in bases:
+            pattern = os.path.join(base, text)
+            for path in glob.glob(glob.escape(pattern) if not word.glob else pattern):
+                try:
+                    mode = os.stat(path).st_mode
+                except OSError:
+                    continue
+                if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and os.path.realpath(path) not in QUIET_DEVICES:
+                    return f"{word.text} opens the device {os.path.realpath(path)}"
     return ""
 
 

@@ -102,6 +102,19 @@ def test_a_glob_that_could_match_an_option_is_not_read_only(repo):
     assert classify(["bash", "-lc", "find * -name x"], str(repo), str(repo)).read_only
 
 
+def test_opening_a_device_is_not_read_only(repo):
+    """A watchdog starts counting down when opened, a tape rewinds, /dev/ptmx makes a terminal.
+    /dev/null is fine."""
+    assert classify(["cat", "/dev/null"], str(repo), str(repo)).read_only
+    for argv in (["cat", "/dev/ptmx"], ["head", "-c1", "/dev/ptmx"], ["bash", "-lc", "cat /dev/ptm?"],
+                 ["grep", "--file=/dev/ptmx", "x"], ["bash", "-lc", "od dev-link"], ["bash", "-lc", "od dev-*"]):
+        (repo / "dev-link").symlink_to("/dev/ptmx")
+        try:
+            assert not classify(argv, str(repo), str(repo)).read_only, argv
+        finally:
+            (repo / "dev-link").unlink()
+
+
 def test_git_config_that_names_a_driver_means_ask(repo):
     """Drivers whose names the config chooses cannot be switched off by name: ask."""
     for key, value in (("diff.external", "sh"), ("diff.x.textconv", "sh"), ("filter.x.clean", "sh"),
