@@ -16,7 +16,8 @@ A command is read-only only when all of this holds; otherwise the user is asked:
   workspace folder on PATH mean "ask";
 - a glob can only ever expand to file operands: it may not start with `-`, and when its first path
   component is a pattern, no name in the folder may start with `-`;
-- no word names a device other than /dev/null and friends (opening a watchdog starts it).
+- no word names a device other than /dev/null and friends (opening a watchdog starts it);
+- no environment variable points a shell's start-up file or rg's config into the workspace.
 
 git is read-only only for listed subcommands and options, and every read-only command runs with
 `hardened_env`, so that no git config can start a program (read_only_git.py says how).
@@ -491,6 +492,9 @@ def classify(argv: list[str], cwd: str, workspace: str, path: str | None = None)
     the folder the model can write to; `path`: the PATH it runs with (default ours)."""
     if not argv or not all(isinstance(a, str) for a in argv):
         return Verdict(False, "no command")
+    steered = _steered_from_workspace(workspace)
+    if steered:
+        return Verdict(False, steered)
     script = shell_script(argv)
     if script is not None:
         shell, text = script
@@ -504,6 +508,21 @@ def classify(argv: list[str], cwd: str, workspace: str, path: str | None = None)
     else:
         commands = [[Word(a) for a in argv]]
     return _commands_read_only(commands, script is not None, cwd, workspace, path)
+
+
+# Environment variables naming a file that a shell or an allow-listed program runs or obeys.
+STEERING_VARIABLES = ("BASH_ENV", "ENV", "ZDOTDIR", "RIPGREP_CONFIG_PATH")
+
+
+def _steered_from_workspace(workspace: str) -> str:
+    """When the user's environment points a shell's start-up file or rg's config into the
+    workspace, a patch could change what every command runs: nothing is read-only then."""
+    root = os.path.realpath(workspace)
+    for name in STEERING_VARIABLES:
+        value = os.environ.get(name)
+        if value and _inside(os.path.realpath(os.path.join(root, value)), root):
+            return f"${name} points into the workspace"
+    return ""
 
 
 def _replacement_shell(shell: str, workspace: str, path: str | None) -> str | None:

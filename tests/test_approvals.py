@@ -115,6 +115,14 @@ def test_opening_a_device_is_not_read_only(repo):
             (repo / "dev-link").unlink()
 
 
+@pytest.mark.parametrize("name", ["BASH_ENV", "ENV", "ZDOTDIR", "RIPGREP_CONFIG_PATH"])
+def test_a_start_up_file_in_the_workspace_means_ask(name, repo, monkeypatch):
+    monkeypatch.setenv(name, str(repo / "a.txt"))
+    assert not classify(["bash", "-lc", "ls"], str(repo), str(repo)).read_only
+    monkeypatch.setenv(name, "/etc/nothing-here")
+    assert classify(["bash", "-lc", "ls"], str(repo), str(repo)).read_only
+
+
 def test_git_config_that_names_a_driver_means_ask(repo):
     """Drivers whose names the config chooses cannot be switched off by name: ask."""
     for key, value in (("diff.external", "sh"), ("diff.x.textconv", "sh"), ("filter.x.clean", "sh"),
