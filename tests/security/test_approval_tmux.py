@@ -16,9 +16,8 @@ from approval_support import (
     shell,
     touch,
 )
-from conftest import cli_env
 from scripted_server import completion
-from test_tmux import Tmux
+from test_tmux import term  # noqa: F401 - the `term` fixture: tmux with no LITELLM_* variables
 
 pytestmark = pytest.mark.e2e
 
@@ -26,19 +25,11 @@ CODEX = [sys.executable, "-m", "codex_lite", "-c", "retry.wait_seconds=0"]
 
 
 @pytest.fixture
-def term(litellm_proxy, codex_home, git_repo):
+def configured(codex_home, litellm_proxy):
+    """The proxy in config.toml, so that the REPL starts without onboarding."""
     (codex_home / "config.toml").write_text(
         f'model = "scripted"\n\n[model_providers.litellm]\n'
         f'base_url = "{litellm_proxy.url}"\napi_key = "{litellm_proxy.master_key}"\n')
-    env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home)
-    for name in ("LITELLM_BASE_URL", "LITELLM_API_KEY"):
-        env.pop(name, None)
-    env["TERM"] = "xterm-256color"
-    tmux = Tmux(env, git_repo)
-    try:
-        yield tmux
-    finally:
-        tmux.close()
 
 
 def decline(term, question: str) -> str:
@@ -55,7 +46,7 @@ def finish(term, model) -> None:
     assert term.wait_dead() == "0"
 
 
-def test_hidden_command_is_asked_and_declined(term, model, git_repo, outside):
+def test_hidden_command_is_asked_and_declined(configured, term, model, git_repo, outside):
     model.set_script([completion(tool_calls=[bash(f"ls x#; {touch(outside.sentinel)}")]), completion("done")])
     term.start([*CODEX, "-c", "approval_policy=untrusted"])
     term.wait_for("/help for commands")
@@ -65,7 +56,7 @@ def test_hidden_command_is_asked_and_declined(term, model, git_repo, outside):
     assert not outside.sentinel.exists() and outside.intact()
 
 
-def test_patch_to_git_config_is_asked_and_declined(term, model, git_repo, outside):
+def test_patch_to_git_config_is_asked_and_declined(configured, term, model, git_repo, outside):
     before = (git_repo / ".git" / "config").read_text()
     config = f'[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "{touch(outside.sentinel)}"'
     model.set_script([completion(tool_calls=[patch("*** Delete File: .git/config\n",
@@ -81,7 +72,7 @@ def test_patch_to_git_config_is_asked_and_declined(term, model, git_repo, outsid
     assert not outside.sentinel.exists() and outside.intact()
 
 
-def test_always_for_git_dash_c_does_not_cover_another(term, model, git_repo, outside):
+def test_always_for_git_dash_c_does_not_cover_another(configured, term, model, git_repo, outside):
     model.set_script([completion(tool_calls=[shell("git", "-c", "color.ui=never", "log", "-1")]),
                       completion(tool_calls=[shell("git", "-c", f"core.fsmonitor={touch(outside.sentinel)}",
                                                    "status")]),
