@@ -128,7 +128,7 @@ def remember_key(request: ApprovalRequest) -> tuple:
         return ("apply_patch", *sensitive_paths(request.diff, root, request.cwd))
     argv = request.command
     name = argv[0]
-    program = _program_path(name, request.cwd, root)
+    program = _program_path(name, request.cwd, root, read_only.search_path(request.env))
     base = os.path.basename(name)
     exact = (program is None or "/" in name or base in RUNS_CODE
              or (base in WITH_SUBCOMMANDS and len(argv) > 1 and not SUBCOMMAND.match(argv[1])))
@@ -140,11 +140,11 @@ def remember_key(request: ApprovalRequest) -> tuple:
     return ("program", program, sub, options)
 
 
-def _program_path(name: str, cwd: str, root: str) -> str | None:
+def _program_path(name: str, cwd: str, root: str, path: str) -> str | None:
     """The file that runs: PATH's find for a bare name (None when it is in the workspace or not
     found), else the path itself, made absolute."""
     if "/" not in name:
-        return read_only.find_program(name, root)
+        return read_only.find_program(name, root, path)
     return os.path.realpath(os.path.join(cwd, name))
 
 
@@ -211,7 +211,8 @@ class Approvals:
             return ApprovalDecision(True)
         if request.kind == "patch":
             return self._patch(request)
-        verdict = read_only.classify(request.command, request.cwd, request.root or request.cwd)
+        verdict = read_only.classify(request.command, request.cwd, request.root or request.cwd,
+                                     env=request.env)
         if verdict.read_only:
             return ApprovalDecision(True, read_only=True)
         if self.policy == "on-request" and self.sandbox_mode == "danger-full-access":

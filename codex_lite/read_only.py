@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from codex_lite import read_only_git
 from codex_lite.program_options import Options, Parsed, parse_options
@@ -399,10 +399,8 @@ WHY = {
 
 
 def _cd(args: list[Word]) -> bool:
-    if len(args) != 1 or args[0].glob or args[0].text.startswith("-") or not args[0].text:
-        return False
-    target = args[0].text
-    return not (os.environ.get("CDPATH") and not target.startswith(("/", ".")))
+    """One literal folder (CDPATH, which could send it elsewhere, is checked by the caller)."""
+    return len(args) == 1 and not args[0].glob and not args[0].text.startswith("-") and bool(args[0].text)
 
 
 _SET_NAMES = {"errexit", "nounset", "xtrace", "pipefail", "noglob"}
@@ -487,12 +485,24 @@ def shell_script(argv: list[str]) -> tuple[str, str] | None:
     return argv[0], argv[i]
 
 
-def classify(argv: list[str], cwd: str, workspace: str, path: str | None = None) -> Verdict:
+def search_path(env: Mapping[str, str] | None) -> str:
+    """The PATH a command runs with: the child environment's (Python's default when it has
+    none, as subprocess does), or ours."""
+    if env is None:
+        return os.environ.get("PATH", os.defpath)
+    return env.get("PATH", os.defpath)
+
+
+def classify(argv: list[str], cwd: str, workspace: str, path: str | None = None,
+             env: Mapping[str, str] | None = None) -> Verdict:
     """Is this command read-only (see the module docstring)? `cwd`: where it runs; `workspace`:
-    the folder the model can write to; `path`: the PATH it runs with (default ours)."""
+    the folder the model can write to; `env`: the environment it runs with (default ours);
+    `path`: its PATH (default env's)."""
     if not argv or not all(isinstance(a, str) for a in argv):
         return Verdict(False, "no command")
-    steered = _steered_from_workspace(workspace)
+    env = os.environ if env is None else env
+    path = search_path(env) if path is None else path
+    steered = _steered_from_workspace(workspace, env)
     if steered:
         return Verdict(False, steered)
     script = shell_script(argv)
@@ -507,19 +517,19 @@ def classify(argv: list[str], cwd: str, workspace: str, path: str | None = None)
             return Verdict(False, f"cannot tell what the script runs: {exc}")
     else:
         commands = [[Word(a) for a in argv]]
-    return _commands_read_only(commands, script is not None, cwd, workspace, path)
+    return _commands_read_only(commands, script is not None, cwd, workspace, path, env)
 
 
 # Environment variables naming a file that a shell or an allow-listed program runs or obeys.
 STEERING_VARIABLES = ("BASH_ENV", "ENV", "ZDOTDIR", "RIPGREP_CONFIG_PATH")
 
 
-def _steered_from_workspace(workspace: str) -> str:
-    """When the user's environment points a shell's start-up file or rg's config into the
-    workspace, a patch could change what every command runs: nothing is read-only then."""
+def _steered_from_workspace(workspace: str, env: Mapping[str, str]) -> str:
+    """When the environment points a shell's start-up file or rg's config into the workspace, a
+    patch could change what every command runs: nothing is read-only then."""
     root = os.path.realpath(workspace)
     for name in STEERING_VARIABLES:
-        value = os.environ.get(name)
+        value = env.get(name)
         if value and _inside(os.path.realpath(os.path.join(root, value)), root):
             return f"${name} points into the workspace"
     return ""
@@ -537,7 +547,7 @@ def _replacement_shell(shell: str, workspace: str, path: str | None) -> str | No
 
 
 def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, workspace: str,
-                        path: str | None) -> Verdict:
+                        path: str, env: Mapping[str, str]) -> Verdict:
     folders = {os.path.realpath(cwd)}  # where each command may run, after the `cd`s before it
     git_runs: list[tuple[str, set[str], list[str]]] = []
     for words in commands:
@@ -563,12 +573,14 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
         elif not check(args):
             return Verdict(False, f"{name}: an option or operand that is not read-only")
         if name == "cd":
+            if env.get("CDPATH") and not args[0].text.startswith(("/", ".")):
+                return Verdict(False, "cd with CDPATH set")
             folders |= {os.path.realpath(os.path.join(f, args[0].text)) for f in folders}
     for git, where, dash_c in git_runs:
         for folder in where:
             for sub in dash_c:
                 folder = os.path.join(folder, sub)
-            if read_only_git.config_runs_programs(git, folder):
+            if read_only_git.config_runs_programs(git, folder, dict(env)):
                 return Verdict(False, f"git's config in {folder} names a program git would run")
     return Verdict(True)
 

@@ -199,15 +199,16 @@ def git_folders(args: list[Word]) -> list[str] | None:
     return folders
 
 
-def config_runs_programs(git: str, folder: str) -> bool:
+def config_runs_programs(git: str, folder: str, env: dict[str, str] | None = None) -> bool:
     """Does git's effective config in `folder` name a driver or helper we cannot switch off by
-    name (or can it not be read)? `git config --list` only reads files."""
+    name (or can it not be read)? `git config --list` only reads files. `env`: the environment
+    the git command will have (its GIT_CONFIG_* variables count)."""
     import subprocess
 
     if not os.path.isdir(folder):
         return False  # git cannot even start there
     try:
-        done = subprocess.run([git, "config", "--list", "-z"], cwd=folder, env=hardened_env(),
+        done = subprocess.run([git, "config", "--list", "-z"], cwd=folder, env=hardened_env(env),
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=15, check=False)
     except (OSError, subprocess.SubprocessError):
         return True

@@ -60,6 +60,7 @@ class ApprovalRequest:
     diff: str = ""
     root: str = ""            # the workspace root (patches are confined to it); "" = cwd
     reason: str = ""          # why this is asked, when it is not obvious (shown in the dialog)
+    env: dict[str, str] | None = None  # the environment the command runs with (None = ours)
 
 
 @dataclass
@@ -118,7 +119,7 @@ class ToolBox:
         if patching.looks_like_bare_patch(argv):
             raise ToolError(patching.BARE_PATCH_HINT)
         timeout_ms = _timeout_ms(args)
-        request = ApprovalRequest("command", argv, workdir, root=self.cwd)
+        request = ApprovalRequest("command", argv, workdir, root=self.cwd, env=self.shell.env)
         hardened = self._ask(request).read_only
         output = self._run_command(call_id, argv, workdir, timeout_ms, hardened)
         retry = getattr(self.approver, "retry_failed", None)  # see Approver
@@ -139,7 +140,7 @@ class ToolBox:
         if hardened:  # ran without asking because it only reads: no config may start a program
             from codex_lite.read_only import hardened_env
 
-            env = hardened_env()
+            env = hardened_env(self.shell.env)
         self.emit(ev.CommandStarted(call_id=call_id, command=shown, cwd=workdir))
         try:
             result = run_command(resolved.argv, workdir, self.shell, timeout_ms, env=env)

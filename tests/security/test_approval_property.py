@@ -223,7 +223,7 @@ def test_what_runs_without_asking_only_reads(scene):
     def check(argv):
         argv = [a.replace(S, str(scene.sentinel)) for a in argv]
         repo = scene.template
-        if not classify(argv, str(repo), str(repo), scene.env["PATH"]).read_only:
+        if not classify(argv, str(repo), str(repo), env=scene.env).read_only:
             return
         ran.append(argv)
         problems, output = scene.run(argv)
@@ -236,9 +236,9 @@ def test_what_runs_without_asking_only_reads(scene):
 def test_the_grammar_reaches_both_sides(scene):
     """Guard against a property that passes by rejecting everything: most reads pass, no write does."""
     repo = str(scene.template)
-    passed = [r for r in READS if classify(["bash", "-lc", r], repo, repo, scene.env["PATH"]).read_only]
+    passed = [r for r in READS if classify(["bash", "-lc", r], repo, repo, env=scene.env).read_only]
     assert len(passed) >= len(READS) - 2, sorted(set(READS) - set(passed))
     leaked = [w for w in WRITES_OR_RUNS
               if classify(["bash", "-lc", w.replace(S, str(scene.sentinel))], repo, repo,
-                          scene.env["PATH"]).read_only]
+                          env=scene.env).read_only]
     assert leaked == []
