@@ -196,3 +196,14 @@ def test_slash_diff_does_not_let_the_repository_config_run_programs(run_cli, mod
     result = run_cli("-m", "scripted", cwd=git_repo, input="/diff\n/quit\n")
     assert_refused(result, outside, asked=None)
     assert "+changed" in result.stdout
+
+
+def test_read_only_commands_get_the_session_environment(run_cli, model, git_repo, outside):
+    """Running without asking changes git's settings, not which variables a command inherits:
+    [shell_environment_policy] still leaves out names with KEY, SECRET or TOKEN."""
+    result = repl(run_cli, model, git_repo, [shell("cat", "/proc/self/environ")], policy="on-request",
+                  env={"DEPLOY_TOKEN": "tok-4c1d-not-for-models", "PLAIN_MARKER": "marker-visible"})
+    assert_refused(result, outside, asked=None)
+    sent = str(model.chat_requests()[1]["messages"][-1])
+    assert "marker-visible" in sent and "GIT_CONFIG_PARAMETERS" in sent  # it ran, hardened
+    assert "tok-4c1d-not-for-models" not in sent
