@@ -263,23 +263,38 @@ def test_missing_prompt_toolkit_is_said_once(env, tmp_path):
     if pid == 0:
         os.execv(sys.executable, [sys.executable, "-c", code])
     screen = b""
+    prompts = ("\n› ".encode(), b"\n> ")  # the plain prompt, in Unicode or ASCII
     try:
-        screen = _read_until(fd, b"> ", 20)
+        screen = _read_until(fd, prompts, 20)
+        assert any(p in screen for p in prompts), f"no prompt after the notice: {screen!r}"
         os.write(fd, b"/quit\n")
-        screen += _read_until(fd, b"\x00", 5)
+        screen += _read_until(fd, (b"\x00",), 5)  # until the REPL exits and the terminal closes
     finally:
-        _, status = os.waitpid(pid, 0)
+        status = _reap_within(pid, 10)
     text = screen.decode(errors="replace")
     assert text.count("prompt_toolkit is not installed") == 1, text
+    assert text.index("prompt_toolkit is not installed") < text.index("/help for commands")
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
+def _reap_within(pid: int, seconds: float) -> int:
+    """The child's wait status; killed first when it has not exited within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
+
+
+def _read_until(fd: int, markers: tuple[bytes, ...], timeout: float) -> bytes:
     import select
 
     data = b""
     deadline = time.monotonic() + timeout
-    while marker not in data and time.monotonic() < deadline:
+    while not any(m in data for m in markers) and time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             try:

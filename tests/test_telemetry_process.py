@@ -24,6 +24,8 @@ from types import SimpleNamespace
 from codex_lite import events as ev, telemetry
 
 home, table, action = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+for name in ("SIGTERM", "SIGHUP"):  # a suite started under nohup ignores SIGHUP: start from the default
+    signal.signal(getattr(signal, name), signal.SIG_DFL)
 if action == "chained":
     def own(signum, frame):
         print("own handler", signum, flush=True)
