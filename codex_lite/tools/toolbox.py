@@ -16,7 +16,7 @@ from typing import Any, Callable
 from codex_lite import events as ev
 from codex_lite.tools import apply_patch as patching
 from codex_lite.tools import search_rails, shells
-from codex_lite.tools.shell import ShellSettings, clip_for_model, low_memory_note, run_command
+from codex_lite.tools.shell import ShellSettings, low_memory_note, run_command
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
@@ -147,7 +147,7 @@ class ToolBox:
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             return self._fail(call_id, "shell", _spawn_error(argv, exc), command=shown,
                               exit_code=127, aggregated_output="")
-        output = clip_for_model(result.output)
+        output = result.for_model()
         hint = shells.explain_failure(resolved, result.exit_code, output)
         if hint:
             output += "\n" + hint
