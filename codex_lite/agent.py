@@ -17,6 +17,7 @@ from typing import Any, Callable
 from codex_lite import events as ev
 from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
+from codex_lite.tools.children import Terminated
 from codex_lite.tools.toolbox import ToolBox
 
 NUDGE = ("Continue from where you stopped. The tool results above are real and the files have "
@@ -75,8 +76,9 @@ class Agent:
         self.history = list(history)
 
     def run(self, prompt: str) -> TurnResult:
-        """One user turn, with the fallback-retry loop around it. Ctrl-C (during a request, a
-        command or a retry wait) leaves a valid history and a turn_failed event, then propagates."""
+        """One user turn, with the fallback-retry loop around it. Ctrl-C, SIGTERM or SIGHUP (during
+        a request, a command or a retry wait) leave a valid history and a turn_failed event, then
+        propagate."""
         self.emit(ev.TurnStarted(prompt=prompt))
         self._usage = ev.TurnCompleted()
         try:
@@ -84,6 +86,11 @@ class Agent:
         except KeyboardInterrupt:
             self._close_dangling_calls("interrupted by the user")
             self.emit(ev.TurnFailed(message="interrupted"))
+            raise
+        except Terminated as exc:  # SIGTERM / SIGHUP: the running command is dead already
+            self._close_dangling_calls(f"interrupted: {exc}")
+            self.emit(ev.TurnFailed(message=str(exc)))
+            exc.reported = True
             raise
 
     def _run(self, prompt: str) -> TurnResult:

@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args.prompt = repl_prompt
     from codex_lite.config import ConfigError
+    from codex_lite.tools.children import Terminated
 
     try:
         if args.command == "exec":
@@ -152,8 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codex-lite: config error: {exc}", file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
-        print("codex-lite: interrupted", file=sys.stderr)
+        _say("codex-lite: interrupted")
         return 130
+    except Terminated as exc:  # SIGTERM / SIGHUP: the running command was killed first
+        if not exc.reported:
+            _say(f"codex-lite: {exc}")
+        return exc.code
+
+
+def _say(line: str) -> None:
+    """One last line on stderr, which may be gone (a closed pipe, a terminal that hung up)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -227,5 +227,8 @@ class Bus:
                 self.listeners.remove(listener)
                 import sys
 
-                print(f"codex-lite: warning: {getattr(listener, '__qualname__', listener)!s} stopped: "
-                      f"{exc}", file=sys.stderr)
+                try:  # stderr may be the closed pipe or the terminal that went away
+                    print(f"codex-lite: warning: {getattr(listener, '__qualname__', listener)!s} stopped: "
+                          f"{exc}", file=sys.stderr)
+                except (OSError, ValueError):
+                    pass

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from codex_lite import events as ev
 from codex_lite.context import find_repo_root
+from codex_lite.tools import children
 from codex_lite.visible import json_text, visible
 
 
@@ -176,6 +177,8 @@ def run(args: Any) -> int:
     except SessionNotFound as exc:
         print(f"codex-lite exec: {visible(str(exc))}", file=sys.stderr)
         return 1
+    finally:
+        _settle_streams()
 
 
 def _run(args: Any) -> int:
@@ -198,6 +201,7 @@ def _run(args: Any) -> int:
               "--skip-git-repo-check to run here anyway", file=sys.stderr)
         return 1
     config = cfg_mod.load(args.config_overrides, args.profile, args.model)
+    children.install_exit_handlers()  # before telemetry's hooks, which chain to it
     printer = JsonlPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
     bus = ev.Bus(printer)
     try:
@@ -215,14 +219,34 @@ def _run(args: Any) -> int:
         printer.say(note, "dim")
     try:
         result = session.agent.run(prompt)
+    except KeyboardInterrupt:  # the turn_failed event said "interrupted"
+        return 130
     finally:
         session.close()
     answer = session.client.redactor.text(result.text)
     if args.output_last_message:
         _write_last_message(args.output_last_message, answer if result.ok else "")
     if result.ok and not args.json:
-        print(visible(answer))
+        try:
+            print(visible(answer), flush=True)
+        except BrokenPipeError:  # `| head -1` read what it wanted and left: not an error
+            pass
     return 0 if result.ok else 1
+
+
+def _settle_streams() -> None:
+    """A reader that went away (`| head`) is no error: a stream still holding bytes for it is
+    pointed at /dev/null, so Python's last flush at exit is quiet (no traceback, no status 120)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            try:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, stream.fileno())
+                os.close(null)
+            except (OSError, ValueError):
+                pass
 
 
 def _saved_session(config: Any, args: Any):

@@ -10,14 +10,13 @@ terminal, else from plain line input (a minimal router), with the same commands 
 prompt_toolkit is imported here, inside functions, and nowhere on the `exec` path.
 Ctrl-C stops the running request or command (the agent closes dangling calls, the shell runner
 kills the process group) and comes back to the prompt; Ctrl-C twice on an empty prompt, Ctrl-D,
-/quit or /exit leave. A hang-up (dropped SSH) exits the same careful way.
+/quit or /exit leave. A hang-up (dropped SSH) or SIGTERM exits the same careful way.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-import signal
 import sys
 from typing import Any
 
@@ -25,6 +24,7 @@ from codex_lite import events as ev
 from codex_lite import onboarding, rollout
 from codex_lite.approvals import Approvals, Choice, command_text
 from codex_lite.render import Renderer
+from codex_lite.tools import children
 from codex_lite.visible import visible
 
 COMMANDS = {
@@ -618,12 +618,6 @@ def _short_path(path: str) -> str:
     return "~" + path[len(home):] if home != "/" and path.startswith(home) else path
 
 
-def _hang_up(signum: int, frame: Any) -> None:
-    """SIGHUP (the SSH connection dropped): unwind like Ctrl-C does, so a running command's
-    process group is killed and the session file is closed, then exit."""
-    raise SystemExit(129)
-
-
 def pick_session(config: Any, args: Any, ui: Any, renderer: Renderer) -> str | None:
     """`resume ID`, `resume --last`, or a short list to choose from."""
     if args.session_id or args.last:
@@ -655,11 +649,8 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
     renderer = Renderer(out)
     holder: dict[str, Repl] = {}
     ui = ui or make_ui(renderer, lambda: holder["repl"].toolbar() if "repl" in holder else "")
-    if hasattr(signal, "SIGHUP") and out is None:
-        try:
-            signal.signal(signal.SIGHUP, _hang_up)
-        except ValueError:  # not the main thread (embedded use)
-            pass
+    if out is None:  # SIGHUP (the SSH connection dropped) or SIGTERM: kill the running command,
+        children.install_exit_handlers()  # unwind (the session file is closed), exit 129 / 143
     config = cfg.load(getattr(args, "config_overrides", None) or [], args.profile, args.model)
     cwd = os.path.abspath(args.cd or os.getcwd())
     first_prompt = getattr(args, "prompt", None)
