@@ -47,6 +47,22 @@ class Enum:
 
 
 @dataclass(frozen=True)
+class IntRange:
+    """Schema marker: an integer from `low` to `high` (no upper bound when None)."""
+
+    low: int
+    high: int | None = None
+
+    def describe(self) -> str:
+        return f"an integer from {self.low} to {self.high}" if self.high is not None \
+            else f"an integer of at least {self.low}"
+
+    def holds(self, value: Any) -> bool:
+        return (isinstance(value, int) and not isinstance(value, bool) and value >= self.low
+                and (self.high is None or value <= self.high))
+
+
+@dataclass(frozen=True)
 class TableOf:
     """A table of named sub-tables that all follow `schema` ([model_providers.<id>], [profiles.<n>])."""
 
@@ -71,7 +87,8 @@ SCHEMA: dict[str, Any] = {
     "profiles": TableOf(PROFILE_SCHEMA),
     "retry": {"max_attempts": int, "wait_seconds": Number},
     "agent": {"max_tool_rounds": int},
-    "shell": {"timeout_ms": int, "max_output_bytes": int, "memory_limit_mb": int, "nice": int},
+    "shell": {"timeout_ms": IntRange(1), "max_output_bytes": IntRange(1024), "memory_limit_mb": IntRange(0),
+              "nice": IntRange(0, 19)},
     "shell_environment_policy": {"inherit": Enum(("all", "core", "none")), "ignore_default_excludes": bool,
                                  "exclude": StrList, "include_only": StrList, "set": StrTable},
     "telemetry": {"enabled": bool, "dir": str, "max_total_bytes": int, "ring_buffer_bytes": int,
@@ -173,6 +190,8 @@ def _check(value: Any, spec: Any, source: str, name: str) -> None:
         for sub, table in value.items():
             _expect(isinstance(table, dict), source, f"{name}.{sub}", "a table", table)
             validate(table, spec.schema, source, f"{name}.{sub}.")
+    elif isinstance(spec, IntRange):
+        _expect(spec.holds(value), source, name, spec.describe(), value)
     elif isinstance(spec, Enum):
         _expect(value in spec.choices, source, name, "one of " + ", ".join(spec.choices), value)
     elif spec is StrTable:
