@@ -5,8 +5,10 @@
     Telemetry is an event listener (call it with each event) with close() and status().
     summary(codex_home_or_config) -> dict   what `/status` and `codex-lite stats` show.
 
-Everything lives in one folder, `[telemetry] dir` (default `$CODEX_HOME/logs`), whose total size never
-goes above `max_total_bytes`:
+Everything lives in one folder, `[telemetry] dir` (default `$CODEX_HOME/logs`), where our files never
+take more than `max_total_bytes`. The folder may be shared with other programs: only files with our
+name patterns that begin with our marker line (`{"writer":"codex-lite telemetry",...}`, a
+`file.header` record) are counted and pruned, never anything else.
 
     debug-<UTC time>-<pid>.jsonl     the debug trace of one run (`.2.jsonl`, ... after rotation)
     usage-<session id>.jsonl         one line per turn: tokens, latency, tool calls, retry attempts
@@ -57,6 +59,9 @@ MAX_REASONS = 20                 # distinct retry reasons kept in the summary; t
 MAX_TURN_RETRIES = 50            # retry attempts listed in one turn's usage line
 SUMMARY_NAME = "usage-summary.json"
 LOCK_NAME = ".lock"
+MARKER = b'{"writer":"codex-lite telemetry"'  # how our trace and usage files begin (see _header)
+_OWN_NAME = re.compile(r"(?:debug-\d{8}T\d{6}Z-\d+(?:\.\d+)?"
+                       r"|usage-[\w-]{1,64}(?:\.\d{8}T\d{6}Z-\d+-\d+)?)\.jsonl")
 REDACTED = "[redacted]"
 _SECRET_NAMES = ("authorization", "proxy_authorization", "cookie", "set_cookie", "password", "secret",
                  "token", "key", "api_key", "apikey", "bearer")
@@ -80,6 +85,7 @@ _live: list[Telemetry] = []           # open listeners: flushed by the exit, sig
 _latest: dict[str, Telemetry] = {}    # the newest listener per folder, even once off: for /status
 _hooks: dict[str, Any] = {}
 _busy = [False]  # a flush is running: a signal arriving meanwhile must not start another one
+_marked_cache: dict[tuple[str, int], bool] = {}
 
 
 # --------------------------------------------------------------------------- settings
@@ -375,31 +381,48 @@ class RetryTracker:
 # --------------------------------------------------------------------------- the folder
 
 
-def _folder_bytes(path: str) -> int:
-    """Apparent size of everything under `path` (sub-folders included)."""
-    total = 0
-    with os.scandir(path) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                total += _folder_bytes(entry.path)
-            else:
-                total += entry.stat(follow_symlinks=False).st_size
-    return total
+def _header(key: str) -> bytes:
+    """The first line of every trace (key "event") and usage (key "type") file we create: the
+    marker that lets pruning tell our files from others' in a shared folder."""
+    return MARKER + f',"format":1,"{key}":"file.header"}}\n'.encode()
 
 
-def _prunable(path: str) -> list[tuple[float, int, str]]:
-    """Our own log files, oldest first: (mtime, size, path). The summary and the lock stay."""
-    found = []
+def _own_files(path: str) -> tuple[int, list[tuple[float, int, str]]]:
+    """(bytes of our files, our prunable files oldest first as (mtime, size, path)). Ours: the
+    summary, the lock, and files with our name pattern that start with our marker. Anything else
+    in the folder (other programs' files, sub-folders) is neither counted nor ever deleted."""
+    total, found = 0, []
     with os.scandir(path) as entries:
         for entry in entries:
             name = entry.name
-            if not entry.is_file(follow_symlinks=False) or name in (SUMMARY_NAME, LOCK_NAME):
+            if not entry.is_file(follow_symlinks=False):
                 continue
-            if name.startswith(("debug-", "usage-")) or name.endswith(".tmp"):
-                st = entry.stat(follow_symlinks=False)
+            fixed = name in (SUMMARY_NAME, LOCK_NAME)
+            if not fixed and not (_OWN_NAME.fullmatch(name) and _marked(entry)):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            total += st.st_size
+            if not fixed:
                 found.append((st.st_mtime, st.st_size, entry.path))
     found.sort()
-    return found
+    return total, found
+
+
+def _marked(entry: os.DirEntry) -> bool:
+    """Does the file start with our marker? Remembered per name and inode, so a folder of many
+    files costs one read per new file, not one per write."""
+    key = (entry.path, entry.inode())
+    known = _marked_cache.get(key)
+    if known is None:
+        try:
+            with open(entry.path, "rb") as f:
+                known = f.read(len(MARKER)) == MARKER
+        except OSError:
+            known = False
+        if len(_marked_cache) > 4096:
+            _marked_cache.clear()
+        _marked_cache[key] = known
+    return known
 
 
 def _remove_if_free(path: str) -> bool:
@@ -418,6 +441,8 @@ def _remove_if_free(path: str) -> bool:
         return False
     try:
         os.unlink(path)
+        for key in [k for k in _marked_cache if k[0] == path]:  # its inode may come back for another file
+            del _marked_cache[key]
         return True
     except FileNotFoundError:
         return False
@@ -426,12 +451,12 @@ def _remove_if_free(path: str) -> bool:
 
 
 def prune(path: str, cap: int, need: int = 0) -> int:
-    """Deletes the oldest unheld log files until the folder plus `need` bytes fits in `cap`;
-    returns the folder's size afterwards."""
-    used = _folder_bytes(path)
+    """Deletes our oldest unheld log files until they plus `need` bytes fit in `cap`; returns the
+    size of our files afterwards."""
+    used, ours = _own_files(path)
     if used + need <= cap:
         return used
-    for _mtime, size, victim in _prunable(path):
+    for _mtime, size, victim in ours:
         if _remove_if_free(victim):
             used -= size
             if used + need <= cap:
@@ -460,10 +485,13 @@ class _Folder:
     def __exit__(self, *exc: object) -> None:
         self._fcntl.flock(self.lock_fd, self._fcntl.LOCK_UN)
 
-    def open_held(self, name: str) -> int:
-        """An append-only descriptor with a shared flock, so pruning by other runs skips the file."""
+    def open_held(self, name: str, header: bytes) -> int:
+        """An append-only descriptor with a shared flock, so pruning by other runs skips the file;
+        a new file starts with `header` (our marker)."""
         fd = os.open(os.path.join(self.path, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._fcntl.flock(fd, self._fcntl.LOCK_SH)
+        if os.fstat(fd).st_size == 0:
+            _write_all(fd, header)
         return fd
 
     def close(self) -> None:
@@ -586,8 +614,9 @@ class Telemetry:
             self._fail(exc)
             return False
         if used > self.cap:
-            _warn(f"telemetry: {self.dir} holds {used} bytes of other files, more than "
-                  f"max_total_bytes={self.cap}; nothing will be written there this run")
+            _warn(f"telemetry: {self.dir} holds {used} bytes of logs that running codex-lite "
+                  f"sessions still use, more than max_total_bytes={self.cap}; nothing will be "
+                  "written there this run")
         self._add({"event": "run.start", "session": self.session_id, "pid": os.getpid(),
                    "python": sys.version.split()[0], "platform": sys.platform,
                    "ring_buffer_bytes": self.ring.cap, "max_total_bytes": self.cap,
@@ -760,6 +789,8 @@ class Telemetry:
         grow = max(0, len(summary) - len(old))
         if data and self.usage_fd is not None and self.usage_bytes + len(data) > self.part_limit:
             self._rotate_usage()
+        if data and self.usage_fd is None:
+            grow += len(_header("type"))  # a new file starts with the marker
         if prune(self.dir, self.cap, len(data) + grow) + len(data) + grow > self.cap:
             self.skipped_writes += 1
             self.dropped += len(lines)
@@ -768,7 +799,7 @@ class Telemetry:
                 return  # the totals stay in `unsaved` for a later try
         if data:
             if self.usage_fd is None:
-                self.usage_fd = self.folder.open_held(self.usage_name)
+                self.usage_fd = self.folder.open_held(self.usage_name, _header("type"))
                 self.usage_bytes = os.fstat(self.usage_fd).st_size
             _write_all(self.usage_fd, data)
             self.usage_bytes += len(data)
@@ -800,6 +831,8 @@ class Telemetry:
             return
         if self.trace_fd is not None and self.trace_bytes + size > self.part_limit:
             self._rotate()
+        if self.trace_fd is None:
+            size += len(_header("event"))  # a new file starts with the marker
         room = self.cap - prune(self.dir, self.cap, size)
         if size > room:
             self.skipped_writes += 1
@@ -812,9 +845,9 @@ class Telemetry:
                 return
         if self.trace_fd is None:
             name = self.trace_base + ("" if self.trace_part == 1 else f".{self.trace_part}") + ".jsonl"
-            self.trace_fd = self.folder.open_held(name)
+            self.trace_fd = self.folder.open_held(name, _header("event"))
             self.trace_path = os.path.join(self.dir, name)
-            self.trace_bytes = 0
+            self.trace_bytes = len(_header("event"))
         batch, batch_bytes = ([marker] if marker else []), 0
         while ring.lines:
             line = self._pop()

@@ -83,6 +83,12 @@ def play_turn(tele, prompt="what is in the box", answer="a cat", tokens=(100, 20
                           reasoning_tokens=2 * reasoning))
 
 
+def usage_lines(*paths: Path) -> list[dict]:
+    """The usage lines of these files, without each file's marker line."""
+    lines = [json.loads(x) for path in paths for x in path.read_text().splitlines()]
+    return [line for line in lines if line.get("type") != "file.header"]
+
+
 def trace_records(logs: Path) -> list[dict]:
     out = []
     for path in sorted(logs.glob("debug-*.jsonl")):
@@ -206,7 +212,7 @@ def test_usage_lines_and_summary_across_sessions(home, started):
     tele2.close()
 
     logs = home / "logs"
-    lines = [json.loads(x) for x in (logs / "usage-sess-a.jsonl").read_text().splitlines()]
+    lines = usage_lines(logs / "usage-sess-a.jsonl")
     assert [x["status"] for x in lines] == ["completed", "completed", "failed"]
     first = lines[0]
     assert first["type"] == "turn" and first["model"] == "m1" and first["turn"] == 1
@@ -229,9 +235,9 @@ def test_startup_prunes_oldest_files_no_process_holds(home, started, tmp_path):
     (logs / telemetry.SUMMARY_NAME).write_text(json.dumps({"turns": 7}))
     names = ["debug-20200101T000000Z-1.jsonl", "usage-old.jsonl", "debug-20200102T000000Z-2.jsonl",
              "usage-held.jsonl", "debug-20200103T000000Z-3.jsonl"]
-    for age, name in enumerate(names):
+    for age, name in enumerate(names):  # files of earlier runs: our names, our marker
         path = logs / name
-        path.write_bytes(b"x" * 20000)
+        path.write_bytes(telemetry.MARKER + b"}\n" + b"x" * 20000)
         os.utime(path, (1_600_000_000 + age, 1_600_000_000 + age))
     holder = subprocess.Popen(  # another running codex-lite holding its usage file
         [sys.executable, "-c", ("import fcntl, os, sys, time\n"
@@ -264,20 +270,52 @@ def test_trace_rotates_and_the_run_stays_under_the_cap(home, started):
     assert folder_bytes(logs) <= cap
     last = trace_records(logs)
     assert last[-1]["event"] == "run.end"  # the newest events survive rotation and pruning
-    usage = [json.loads(x) for p in logs.glob("usage-s1*.jsonl") for x in p.read_text().splitlines()]
+    usage = usage_lines(*logs.glob("usage-s1*.jsonl"))
     assert len(usage) < 200 and max(u["turn"] for u in usage) == 200  # old lines pruned, newest kept
     assert telemetry.summary(str(home))["all_time"]["turns"] == 200  # the summary saw every turn
 
 
-def test_cap_too_small_for_foreign_files_stops_writing_not_the_agent(home, started, capsys):
+def test_foreign_files_neither_count_nor_get_pruned(home, started, capsys):
+    """A shared folder: others' files (even named like ours, without our marker) are left alone
+    and do not count against max_total_bytes."""
     logs = home / "logs"
     logs.mkdir(parents=True)
-    (logs / "someone-elses.bin").write_bytes(b"z" * 20000)
-    tele = started(make_config(home, max_total_bytes=16 * 1024))
-    assert "nothing will be written" in capsys.readouterr().err
-    play_turn(tele)
+    foreign = {"someone-elses.bin": b"z" * 20000, "debug-20200101T000000Z-1.jsonl": b"{}\n" * 5000}
+    for name, data in foreign.items():
+        (logs / name).write_bytes(data)
+        os.utime(logs / name, (1_000_000_000, 1_000_000_000))
+    cap = 16 * 1024
+    tele = started(make_config(home, max_total_bytes=cap))
+    for _ in range(30):
+        play_turn(tele)
     tele.close()
-    assert folder_bytes(logs) == 20000 and tele.status()["skipped_writes"] >= 1
+    assert "nothing will be written" not in capsys.readouterr().err
+    for name, data in foreign.items():
+        assert (logs / name).read_bytes() == data
+    assert folder_bytes(logs) - sum(map(len, foreign.values())) <= cap
+    assert tele.status()["enabled"] and trace_records(logs)
+
+
+def test_logs_held_by_running_sessions_over_the_cap_stop_writing_not_the_agent(home, started, capsys):
+    logs = home / "logs"
+    logs.mkdir(parents=True)
+    held = logs / "debug-20200101T000000Z-1.jsonl"
+    held.write_bytes(telemetry.MARKER + b"}\n" + b"z" * 20000)
+    holder = subprocess.Popen(  # another running codex-lite holding its trace
+        [sys.executable, "-c", ("import fcntl, os, sys, time\n"
+                                f"fd = os.open({str(held)!r}, os.O_WRONLY | os.O_APPEND)\n"
+                                "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        tele = started(make_config(home, max_total_bytes=16 * 1024))
+        assert "nothing will be written" in capsys.readouterr().err
+        play_turn(tele)
+        tele.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert held.exists() and tele.status()["skipped_writes"] >= 1
 
 
 def test_debug_trace_off_writes_usage_only(home, started):
@@ -344,7 +382,7 @@ def test_model_selection_events(home, started):
     sel = next(r for r in records if r["event"].startswith("model_selection"))
     assert sel["event"] == "model_selection.selected" and sel["model"] == "gpt-oss-20b"
     assert sel["reasoning_effort"] == "high" and sel["source"] == "/model"
-    usage = [json.loads(x) for x in (home / "logs" / "usage-s1.jsonl").read_text().splitlines()]
+    usage = usage_lines(home / "logs" / "usage-s1.jsonl")
     assert usage[0]["type"] == "model_selection" and usage[1]["model"] == "gpt-oss-20b"
 
 
@@ -385,7 +423,7 @@ def test_retry_attempts_outcomes_and_stats(home, started, server, tmp_path):
                          [completion(None, reasoning_content="hmm", usage=usage)] * 3).ok
     tele.close()
 
-    lines = [json.loads(x) for x in (home / "logs" / "usage-s1.jsonl").read_text().splitlines()]
+    lines = usage_lines(home / "logs" / "usage-s1.jsonl")
     retries = [line["retries"] for line in lines]
     assert [(r["scope"], r["outcome"]) for r in retries[0]] == [("request", "recovered")]
     assert "503" in retries[0][0]["reason"]

@@ -50,6 +50,7 @@ def test_no_credential_in_any_file(model, run_cli, codex_home, proxy_key):
         assert b"authorization" not in low and b"bearer" not in low, name
     usage = [json.loads(x) for k, v in files.items() if k.startswith("logs/usage-") and k.endswith(".jsonl")
              for x in v.decode().splitlines()]
+    assert usage[0]["type"] == "file.header" and usage[0]["writer"] == "codex-lite telemetry"
     turn = usage[-1]
     assert turn["status"] == "completed" and turn["requests"] == 2 and turn["tool_calls"] == 1
     assert turn["input_tokens"] == 270 and turn["cached_input_tokens"] == 20 and turn["reasoning_tokens"] == 12
