@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-from typing import Any
 
 WATCHDOG_NAME = "codex-lite-watchdog"  # its $0, so `ps` says what it is
 # The last id read before end of file is the group to kill; 0 means nothing is running.
@@ -37,7 +35,7 @@ WATCHDOG_SCRIPT = ('trap "" HUP INT TERM QUIT PIPE; pg=0; while read -r line; do
 EXIT_SIGNALS = ("SIGTERM", "SIGHUP")
 
 _running: set[int] = set()
-_watchdog: list[subprocess.Popen] = []  # zero or one
+_watchdog: list = []  # zero or one subprocess.Popen
 
 
 class Terminated(SystemExit):
@@ -90,7 +88,7 @@ def install_exit_handlers() -> None:
             pass
 
 
-def _on_exit_signal(signum: int, frame: Any) -> None:
+def _on_exit_signal(signum: int, frame: object) -> None:
     kill_running()
     raise Terminated(signum)
 
@@ -110,13 +108,15 @@ def _tell_watchdog(pgid: int) -> None:
         pass
 
 
-def _live_watchdog() -> subprocess.Popen | None:
+def _live_watchdog():
+    """The running watchdog (a subprocess.Popen), started when there is none; None if it cannot be."""
     if _watchdog and _watchdog[0].poll() is None:
         return _watchdog[0]
     _watchdog.clear()
     shell = _posix_shell()
     if shell is None:
         return None
+    import subprocess  # here: the CLI imports this module for Terminated, `stats` needs no more
     try:
         proc = subprocess.Popen([shell, "-c", WATCHDOG_SCRIPT, WATCHDOG_NAME, str(os.getpid())],
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
