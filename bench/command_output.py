@@ -27,8 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
-from scripted_server import ScriptedServer, completion  # noqa: E402
-from startup import measure  # noqa: E402
+from scripted_server import ScriptedServer, completion
+from startup import measure
 
 COMMANDS = {
     "yes | head -c 1e9": "yes | head -c 1000000000",

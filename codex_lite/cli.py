@@ -50,7 +50,8 @@ def build_parser():
 
     ex = sub.add_parser("exec", help="run one task non-interactively and print the answer",
                         description="Run one task without asking questions. The final answer goes to "
-                                    "stdout, progress to stderr. Exit code 0 on success, 1 on failure.")
+                                    "stdout, progress to stderr. Exit code 0 on success, 1 on failure, "
+                                    "130 on Ctrl-C, 143 on SIGTERM, 129 on SIGHUP.")
     _common(ex, sub=True)
     ex.add_argument("--json", action="store_true",
                     help="print events as JSON lines (the schema of `codex exec --json`)")

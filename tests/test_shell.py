@@ -134,6 +134,27 @@ def test_model_sees_head_and_tail_with_marker():
     assert clip_for_model("short\n") == "short\n"
 
 
+def test_a_line_longer_than_the_budget_is_cut_not_dropped():
+    clipped = clip_for_model("a" * 6000 + "b" * 6000)
+    head, _, tail = clipped.partition("\n[... omitted ")
+    assert head == "a" * 5120 and tail.endswith("b" * 5120)
+    assert "omitted 1760 of 12000 bytes ...]" in clipped
+
+
+def test_clipping_never_splits_a_character():
+    clipped = clip_for_model("é" * 20000)
+    assert "\ufffd" not in clipped and len(clipped.encode()) <= 10 * 1024 + 100
+
+
+def test_clipping_bytes_matches_lines_for_short_lines():
+    out = BoundedOutput(limit=64 * 1024)
+    for i in range(100_000):
+        out.add(f"line {i}\n".encode())
+    clipped = out.for_model()
+    assert clipped.startswith("line 0\nline 1\n") and clipped.endswith("line 99999\n")
+    assert "[... omitted 99744 of 100000 lines ...]" in clipped
+
+
 def test_bounded_output_counts_everything():
     out = BoundedOutput(limit=20)
     for _ in range(100):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -228,6 +229,22 @@ def test_usage_lines_and_summary_across_sessions(home, started):
     assert total["all_time"]["failed_turns"] == 1
 
 
+@contextmanager
+def held_by_another_run(path: Path):
+    """Another running codex-lite holding `path` (its shared flock), for the length of the block."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", ("import fcntl, os, sys, time\n"
+                                f"fd = os.open({str(path)!r}, os.O_WRONLY | os.O_APPEND)\n"
+                                "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(60)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_startup_prunes_oldest_files_no_process_holds(home, started, tmp_path):
     logs = home / "logs"
     logs.mkdir(parents=True)
@@ -239,18 +256,9 @@ def test_startup_prunes_oldest_files_no_process_holds(home, started, tmp_path):
         path = logs / name
         path.write_bytes(telemetry.MARKER + b"}\n" + b"x" * 20000)
         os.utime(path, (1_600_000_000 + age, 1_600_000_000 + age))
-    holder = subprocess.Popen(  # another running codex-lite holding its usage file
-        [sys.executable, "-c", ("import fcntl, os, sys, time\n"
-                                f"fd = os.open({str(logs / 'usage-held.jsonl')!r}, os.O_WRONLY | os.O_APPEND)\n"
-                                "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(60)")],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_run(logs / "usage-held.jsonl"):
         tele = started(make_config(home, max_total_bytes=cap))
         left = sorted(p.name for p in logs.iterdir())
-    finally:
-        holder.kill()
-        holder.wait()
     assert folder_bytes(logs) <= cap
     assert "usage-held.jsonl" in left and telemetry.SUMMARY_NAME in left
     assert "debug-20200101T000000Z-1.jsonl" not in left and "usage-old.jsonl" not in left
@@ -301,20 +309,11 @@ def test_logs_held_by_running_sessions_over_the_cap_stop_writing_not_the_agent(h
     logs.mkdir(parents=True)
     held = logs / "debug-20200101T000000Z-1.jsonl"
     held.write_bytes(telemetry.MARKER + b"}\n" + b"z" * 20000)
-    holder = subprocess.Popen(  # another running codex-lite holding its trace
-        [sys.executable, "-c", ("import fcntl, os, sys, time\n"
-                                f"fd = os.open({str(held)!r}, os.O_WRONLY | os.O_APPEND)\n"
-                                "fcntl.flock(fd, fcntl.LOCK_SH)\nprint('held', flush=True)\ntime.sleep(60)")],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_run(held):
         tele = started(make_config(home, max_total_bytes=16 * 1024))
         assert "nothing will be written" in capsys.readouterr().err
         play_turn(tele)
         tele.close()
-    finally:
-        holder.kill()
-        holder.wait()
     assert held.exists() and tele.status()["skipped_writes"] >= 1
 
 

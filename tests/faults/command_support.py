@@ -133,17 +133,17 @@ def wait_for_file(path: Path, timeout: float = 30) -> str:
 
 def group_gone(pgid: int, within: float = 10) -> bool:
     """True once no live process is left in group `pgid` (polled up to `within` seconds)."""
-    deadline = time.monotonic() + within
-    while pgroup_alive(pgid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return _gone(lambda: pgroup_alive(pgid), within)
 
 
 def pid_gone(pid: int, within: float = 10) -> bool:
+    """True once process `pid` is gone or a zombie (polled up to `within` seconds)."""
+    return _gone(lambda: _alive(pid), within)
+
+
+def _gone(alive, within: float) -> bool:
     deadline = time.monotonic() + within
-    while _alive(pid):
+    while alive():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -151,11 +151,25 @@ def pid_gone(pid: int, within: float = 10) -> bool:
 
 
 def kill_group(pgid: int) -> None:
-    """Clean-up after a failed test: a command that survived must not outlive the test run."""
+    """Clean-up after a failed test: a command that survived must not outlive the test run (the
+    group with that id, or the process when it leads none)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def finish_and_check(agent: RunningCli, pidfile: Path, timeout: float, gone, what: str) -> Finished:
+    """Wait for the CLI, then check with `gone(id)` that what the command wrote its id of to
+    `pidfile` is gone; whatever happens, that group or process is killed afterwards."""
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        done = agent.finish(timeout=timeout)
+        assert gone(int(wait_for_file(pidfile))), what
+    finally:
+        if pidfile.exists() and pidfile.read_text().strip():
+            kill_group(int(pidfile.read_text()))
+    return done
 
 
 def watchdogs_of(agent_pid: int) -> list[int]:
@@ -174,7 +188,8 @@ def watchdogs_of(agent_pid: int) -> list[int]:
 def bare_python_peak_kb(tmp: Path) -> int:
     """Peak RSS of `python3 -c pass` with this interpreter, started the same way as the CLI and
     measured now (the same noise as the test)."""
-    return RunningCli([sys.executable, "-c", "pass"], tmp, dict(os.environ), tmp / "bare").finish(30).peak_rss_kb
+    bare = RunningCli([sys.executable, "-c", "pass"], tmp, dict(os.environ), tmp / "bare")
+    return bare.finish(30).peak_rss_kb
 
 
 def _pids() -> list[int]:

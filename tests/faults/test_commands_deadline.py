@@ -5,8 +5,7 @@ and nothing it started survives it."""
 from __future__ import annotations
 
 import pytest
-from command_support import (group_gone, kill_group, pid_gone, shell_call, tool_result, wait_for_file,
-                             workspace)
+from command_support import finish_and_check, group_gone, pid_gone, shell_call, tool_result, workspace
 from scripted_server import completion
 
 pytestmark = pytest.mark.e2e
@@ -19,14 +18,8 @@ def test_command_that_closes_its_output_is_killed_at_its_deadline(workspace):
     script = f"echo $$ > {pidfile}; exec >> build.log 2>&1; echo building; sleep 300; touch late"
     workspace.model.set_script([shell_call(["bash", "-lc", script], timeout_ms=2000),
                                 completion("it timed out")])
-    agent = workspace.exec("build it")
-    try:
-        done = agent.finish(timeout=60)
-        pgid = int(wait_for_file(pidfile))
-        assert group_gone(pgid), "the command outlived its 2 s deadline"
-    finally:
-        if pidfile.exists():
-            kill_group(int(pidfile.read_text()))
+    done = finish_and_check(workspace.exec("build it"), pidfile, 60, group_gone,
+                            "the command outlived its 2 s deadline")
     assert done.code == 0, done.stderr
     assert done.wall < 30, f"took {done.wall:.1f} s for a 2 s timeout"
     assert len(done.lines("timed out after 2000 ms")) == 1, done.stderr
@@ -40,14 +33,8 @@ def test_background_job_holding_the_output_does_not_hold_the_command(workspace):
     bgfile = workspace.repo / "bg.pid"
     script = f"sleep 300 & echo $! > {bgfile}; echo started"
     workspace.model.set_script([shell_call(["sh", "-c", script]), completion("done")])
-    agent = workspace.exec("start it")
-    try:
-        done = agent.finish(timeout=50)
-        background = int(wait_for_file(bgfile))
-        assert pid_gone(background), "the background job outlived its command"
-    finally:
-        if bgfile.exists():
-            kill_group(int(bgfile.read_text()))
+    done = finish_and_check(workspace.exec("start it"), bgfile, 50, pid_gone,
+                            "the background job outlived its command")
     assert done.code == 0, done.stderr
     assert done.wall < 30, f"took {done.wall:.1f} s for a command that ended at once"
     result = tool_result(workspace.model)
@@ -60,13 +47,7 @@ def test_background_job_with_its_own_output_dies_with_its_command(workspace):
     bgfile = workspace.repo / "bg.pid"
     script = f"(sleep 3; touch {workspace.repo / 'late'}) > /dev/null 2>&1 & echo $! > {bgfile}; echo started"
     workspace.model.set_script([shell_call(["sh", "-c", script]), completion("done")])
-    agent = workspace.exec("start it")
-    try:
-        done = agent.finish(timeout=50)
-        background = int(wait_for_file(bgfile))
-        assert pid_gone(background, within=2), "the background job outlived its command"
-    finally:
-        if bgfile.exists():
-            kill_group(int(bgfile.read_text()))
+    done = finish_and_check(workspace.exec("start it"), bgfile, 50, lambda pid: pid_gone(pid, within=2),
+                            "the background job outlived its command")
     assert done.code == 0 and done.wall < 30, done.stderr
     assert not (workspace.repo / "late").exists()

@@ -16,10 +16,10 @@ BUDGET_KB = 32 * 1024
 SHAPES = {
     "1e9 bytes of short lines": ("yes | head -c 1000000000", "y\n", "y\n"),
     "one endless line": ("head -c 200000000 /dev/zero | tr '\\0' x", "xxxx", "xxxx"),
-    "long lines then short ones": ("{ yes \"$(head -c 5000 /dev/zero | tr '\\0' L)\" | head -c 100000000; "
-                                   "yes | head -c 100000000; }", "LLLL", "y\n"),
-    "short lines then long ones": ("{ yes | head -c 100000000; "
-                                   "yes \"$(head -c 70000 /dev/zero | tr '\\0' L)\" | head -c 100000000; }",
+    "long lines then short ones": (("{ yes \"$(head -c 5000 /dev/zero | tr '\\0' L)\" | head -c 100000000; "
+                                    "yes | head -c 100000000; }"), "LLLL", "y\n"),
+    "short lines then long ones": (("{ yes | head -c 100000000; "
+                                    "yes \"$(head -c 70000 /dev/zero | tr '\\0' L)\" | head -c 100000000; }"),
                                    "y\n", "LLLL"),
 }
 

@@ -11,26 +11,20 @@ import time
 
 import pytest
 from command_support import group_gone, kill_group, pid_gone, shell_call, wait_for_file, watchdogs_of
-from conftest import cli_env
 from scripted_server import completion
-from test_tmux import Tmux
+from test_tmux import term
 
 pytestmark = pytest.mark.e2e
+__all__ = ["term"]  # the fixture, imported for the tests below
 
 
 @pytest.fixture
-def repl(model, litellm_proxy, codex_home, git_repo):
-    """A tmux pane that runs the REPL with a config that needs no onboarding and asks nothing."""
+def repl(term, litellm_proxy, codex_home):
+    """A tmux pane for the REPL, with a config that needs no onboarding and asks nothing."""
     (codex_home / "config.toml").write_text(
         f'model = "scripted"\napproval_policy = "never"\n\n[model_providers.litellm]\n'
         f'base_url = "{litellm_proxy.url}"\napi_key = "{litellm_proxy.master_key}"\n')
-    env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home)
-    env["TERM"] = "xterm-256color"
-    term = Tmux(env, git_repo)
-    try:
-        yield term
-    finally:
-        term.close()
+    return term
 
 
 def start_slow_command(repl, model, repo) -> tuple[int, int]:
@@ -77,3 +71,13 @@ def test_sigkill_of_the_repl_leaves_no_command_behind(repl, model, git_repo):
         assert all(pid_gone(g, within=10) for g in guards), "the watchdog outlived the REPL"
     finally:
         kill_group(pgid)
+
+
+def test_sigterm_at_the_prompt_ends_the_repl_with_one_line(repl, model):
+    repl.start([sys.executable, "-m", "codex_lite"])
+    repl.wait_for("/help for commands")
+    time.sleep(0.3)
+    os.kill(repl.pane_pids[-1], signal.SIGTERM)
+    assert repl.wait_dead(timeout=30) == "143", repl.screen()
+    screen = repl.screen(joined=True)
+    assert screen.count("terminated by SIGTERM") == 1 and "Traceback" not in screen, screen
