@@ -227,8 +227,8 @@ class Bus:
                 self.listeners.remove(listener)
                 import sys
 
+                name = getattr(listener, "__qualname__", None) or type(listener).__name__
                 try:  # stderr may be the closed pipe or the terminal that went away
-                    print(f"codex-lite: warning: {getattr(listener, '__qualname__', listener)!s} stopped: "
-                          f"{exc}", file=sys.stderr)
+                    print(f"codex-lite: warning: {name} stopped: {exc}", file=sys.stderr)
                 except (OSError, ValueError):
                     pass

@@ -130,3 +130,17 @@ def test_progress_piped_into_head_exits_quietly(workspace):
     assert "exit=0" in done.stdout, done.stdout
     assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
     assert len(workspace.model.chat_requests()) == 3  # the run went on to its end
+
+
+def test_json_events_piped_into_head_say_one_line(workspace):
+    """`exec --json | head -1`: the reader left after the first event; the task goes on (the Bus
+    drops the printer) with one warning, and the run ends quietly."""
+    workspace.model.set_script([shell_call(["sh", "-c", "seq 1 3"]), completion("x\n" * 30000)])
+    cli = " ".join(cli_command())
+    pipeline = (f'{cli} exec --json --skip-git-repo-check -m scripted "go" | head -1; '
+                'echo "exit=${PIPESTATUS[0]}" >&2')
+    done = subprocess.run(["bash", "-c", pipeline], cwd=workspace.repo, env=workspace.env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert '"thread.started"' in done.stdout and len(done.stdout.splitlines()) == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines == ["codex-lite: warning: JsonlPrinter stopped: [Errno 32] Broken pipe", "exit=0"], lines
