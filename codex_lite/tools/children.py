@@ -128,10 +128,12 @@ def _live_watchdog():
 
 
 def _posix_shell() -> str | None:
-    """/bin/sh, Android's /system/bin/sh, or the first `sh` on PATH (Termux keeps it in $PREFIX)."""
-    candidates = ["/bin/sh", "/system/bin/sh"]
-    candidates += [os.path.join(d, "sh") for d in os.environ.get("PATH", "").split(os.pathsep) if d]
-    for path in candidates:
-        if os.path.isabs(path) and os.access(path, os.X_OK):
-            return path
+    """A POSIX shell found through PATH, as every program is (BusyBox ash on OpenWrt, dash or
+    bash on Debian, Termux's in $PREFIX/bin)."""
+    import shutil
+
+    for name in ("sh", "ash", "dash", "bash", "mksh"):
+        found = shutil.which(name)
+        if found:
+            return found
     return None
