@@ -155,6 +155,22 @@ def test_clipping_bytes_matches_lines_for_short_lines():
     assert "[... omitted 99744 of 100000 lines ...]" in clipped
 
 
+def test_model_output_redacts_before_it_cuts():
+    """A secret anywhere, across the kept head's end or the tail's start included, never reaches
+    the model, not even in part."""
+    from codex_lite.redact import Redactor
+
+    key = "sk-live-0123456789abcdefghijkl"
+    redactor = Redactor([key])
+    for position in (0, 500, 1000 - len(key) // 2, 5100, 20000 - 1000 - 3, 30000):
+        out = BoundedOutput(2000, redactor.longest_bytes)
+        stream = b"a\n" * (position // 2) + key.encode() + b"b\n" * 20000
+        for i in range(0, len(stream), 4096):
+            out.add(stream[i:i + 4096])
+        clipped = out.for_model(redactor)
+        assert key[:8] not in clipped and key[-8:] not in clipped, position
+
+
 def test_bounded_output_counts_everything():
     out = BoundedOutput(limit=20)
     for _ in range(100):
