@@ -1,4 +1,5 @@
-"""`codex-lite exec`: one task, no questions asked, human or JSONL output, exit code 0 or 1.
+"""`codex-lite exec`: one task, no questions asked, human or JSONL output, exit code 0 or 1 (130,
+143 or 129 when interrupted, terminated or hung up).
 
 Both printers are listeners on the agent's event stream (which redacts secrets before they see an
 event). The JSONL schema is the one of `codex exec --json` (see README.md): scripts rely on it, so
