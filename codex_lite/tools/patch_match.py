@@ -63,7 +63,7 @@ def apply_chunks(lines: list[str], chunks: list[Chunk]) -> list[tuple[int, int, 
     replacements: list[tuple[int, int, list]] = []
     cursor = 0
     for number, chunk in enumerate(chunks, 1):
-        context_at = None
+        context_at, after_previous = None, cursor
         if chunk.context is not None:
             context_at = seek(lines, [chunk.context], cursor)
             if context_at is None:
@@ -74,6 +74,10 @@ def apply_chunks(lines: list[str], chunks: list[Chunk]) -> list[tuple[int, int, 
             # Models often repeat the `@@ def f():` line as the chunk's first context line, or
             # name a line of the chunk itself: then the lines start at the context line.
             start, body = _locate(lines, chunk, context_at)
+        if start is None and context_at is not None and chunk.old:
+            # The `@@` line is only a hint, and a stricter pass may have found a copy of it past
+            # the chunk (`@@ end` matching a later `end` before an earlier `end `).
+            start, body = _locate(lines, chunk, after_previous)
         if start is None:
             raise ChunkMismatch(_mismatch_message(lines, chunk, number, cursor))
         old_length = sum(1 for tag, _ in body if tag != "+")
