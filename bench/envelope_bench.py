@@ -5,7 +5,8 @@
 
 1. A realistic mix: answers as servers return them (clean markdown, raw harmony with reasoning and
    calls, tokens stripped to bare words, calls leaked into the reasoning field, a large
-   apply_patch call, broken JSON), parsed one answer at a time, as the agent does.
+   apply_patch call, broken JSON, and the second-generation leaks: whole answers that are JSON
+   calls, headers with junk glued to them), parsed one answer at a time, as the agent does.
 2. Worst cases: one 10 MB answer made of each pathological pattern (token debris, bare markers,
    thousands of tiny calls, deep brackets); the slowest one is reported as "worst case".
 
@@ -82,15 +83,28 @@ def broken_json_answer(rng):
     return (content, [prose(rng, 50)], [])
 
 
+def bare_json_answer(rng):
+    call = {"name": "shell", "arguments": {"command": ["grep", "-rn", rng.choice(WORDS), "src"]}}
+    return (json.dumps(call), [prose(rng, rng.randint(20, 100))], [])
+
+
+def glued_junk_answer(rng):
+    content = (f"{prose(rng, rng.randint(10, 40))} 北京赛车analysis to=functions.exec_command code  天天中彩票"
+               + json.dumps({"cmd": f"ls -la {rng.choice(WORDS)}", "workdir": "/work"}))
+    return (content, [], [])
+
+
 MIX = [(markdown_answer, 30), (harmony_call_answer, 25), (stripped_answer, 10),
        (reasoning_leak_answer, 10), (structured_answer, 10), (patch_answer, 5),
-       (broken_json_answer, 10)]
+       (broken_json_answer, 10), (bare_json_answer, 5), (glued_junk_answer, 2)]
 
 WORST = {
     "token debris '<|'": "<|",
     "half tokens": "<|start|><|channel|>",
     "bare markers": "assistantfinal",
     "tiny calls": '<|start|>assistant to=functions.a<|channel|>commentary<|message|>{"a":1}<|call|>',
+    "glued headers": 'x analysis to=functions.a {"a":1}',
+    "bare recipients": " to=functions.x",
     "headers glued in bodies": "<|channel|>analysis<|message|>a to=b<|message|>",
     "deep brackets": "[",
 }

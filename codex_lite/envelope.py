@@ -60,6 +60,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from codex_lite.tools import calls as foreign
+
 
 @dataclass
 class RecoveredCall:
@@ -71,6 +73,7 @@ class RecoveredCall:
     arguments: dict[str, Any] | None
     error: str | None = None  # set when the call could not be understood; sent back to the model
     recovered: bool = False   # True when it came from leaked text
+    origin: str = ""          # for leaked calls, the class of leak it came from (see CLASSES)
 
 
 @dataclass
@@ -82,6 +85,10 @@ class Recovery:
     reasoning: str = ""
     calls: list[RecoveredCall] = field(default_factory=list)
     diagnostics: list[str] = field(default_factory=list)
+    scrubbed: dict[str, int] = field(default_factory=dict)  # leak class -> pieces removed from text
+
+    def scrub_count(self, kind: str, n: int = 1) -> None:
+        self.scrubbed[kind] = self.scrubbed.get(kind, 0) + n
 
 
 # ----------------------------------------------------------------------------------------------
@@ -128,13 +135,16 @@ def _lex(s: str) -> Iterator[tuple[str, str]]:
     tokens a pathological answer holds).
 
     Recognises well-formed tokens, tokens missing a bracket (`<|end`, `channel|>`, `<|message>`),
-    dangling fragments at either end (`<|ret`, `|>`), and tokens stripped to bare words
-    (`assistantfinal`, and `analysis`/`final`/`commentary to=` at the start of the field)."""
+    dangling fragments at either end (`<|ret`, `|>`), tokens stripped to bare words
+    (`assistantfinal`, and `analysis`/`final`/`commentary to=` at the start of the field), and
+    stripped headers anywhere in text (`[junk]analysis to=NAME [junk]{...}`, `user to=assistant`).
+    Besides tokens it yields ("origin", class) and ("strict", "") marks read by _messages.
+    (_pieces takes the fast path first: most answers are well-formed.)"""
     lead: list[tuple[str, str]] = []
     pos = _lead_bare_channel(s, lead) or _lead_bare_recipient(s, lead)
     yield from lead
     flushed = pos
-    for start, end, tokens in _token_hits(s, pos, with_bare=True):
+    for start, end, tokens in _token_hits(s, pos, with_bare=True, in_header=_opens_header(lead, False)):
         if start > flushed:
             yield "text", s[flushed:start]
         yield from tokens
@@ -143,27 +153,98 @@ def _lex(s: str) -> Iterator[tuple[str, str]]:
         yield "text", s[flushed:]
 
 
-def _token_hits(s: str, pos: int, with_bare: bool):
+_FULL_TOKEN: list[re.Pattern[str]] = []  # compiled on first use: nothing costs at import
+
+
+def _well_formed_tokens(s: str) -> Iterable[tuple[str, str]] | None:
+    """The fast path for the common answer: every `<|` and `|>` belongs to a whole token, no
+    stripped marker and no `to=` outside a header. The pieces the general lexer would give, from
+    one C-speed regex; None when the field needs the general lexer."""
+    opened = s.count("<|")
+    if not opened or opened != s.count("|>") or s[:1] == "t" or s.startswith(_CHANNELS):
+        return None
+    if not _FULL_TOKEN:
+        _FULL_TOKEN.append(re.compile("<\\|(" + _NAMES_RE + ")\\|>"))
+    k = s.find("assistant")
+    while k >= 0:
+        if _match_bare(s, k) is not None:
+            return None
+        k = s.find("assistant", k + 9)
+    if len(s) >= 65536:  # large: verified in one pass, then split lazily so memory stays flat
+        return _iter_tokens(s) if _verified(s, opened) else None
+    parts = _FULL_TOKEN[0].split(s)  # [text, name, text, name, ..., text]
+    if len(parts) // 2 != opened:
+        return None
+    if "to=" in s:
+        for i in range(2, len(parts), 2):
+            if "to=" in parts[i] and parts[i - 1] not in _HEADER_TOKENS:
+                return None
+        if "to=" in parts[0]:
+            return None
+    return [(p, "") if i % 2 else ("text", p) for i, p in enumerate(parts) if p or i % 2]
+
+
+_HEADER_TOKENS = frozenset(("start", "channel", "constrain"))
+
+
+def _verified(s: str, opened: int) -> bool:
+    found, last, header = 0, 0, False
+    check_to = "to=" in s
+    for m in _FULL_TOKEN[0].finditer(s):
+        found += 1
+        if check_to and not header and s.find("to=", last, m.start()) >= 0:
+            return False
+        header, last = m.group(1) in _HEADER_TOKENS, m.end()
+    return found == opened and not (check_to and not header and s.find("to=", last) >= 0)
+
+
+def _pieces(s: str) -> Iterable[tuple[str, str]]:
+    """The lexed pieces of one field: the fast path when it applies, else the general lexer."""
+    fast = _well_formed_tokens(s)
+    return _lex(s) if fast is None else fast
+
+
+def _iter_tokens(s: str) -> Iterator[tuple[str, str]]:
+    last = 0
+    for m in _FULL_TOKEN[0].finditer(s):
+        if m.start() > last:
+            yield "text", s[last:m.start()]
+        yield m.group(1), ""
+        last = m.end()
+    if last < len(s):
+        yield "text", s[last:]
+
+
+def _token_hits(s: str, pos: int, with_bare: bool, in_header: bool = False):
     """Yield (start, end, tokens) for every token from pos on, in order, never overlapping.
 
-    Three kinds of candidates are found at C speed (a regex with a literal prefix, and str.find
-    for `|>` and `assistant`) and checked in O(1) each; one forward pass, linear in len(s)."""
+    Four kinds of candidates are found at C speed (a regex with a literal prefix, and str.find
+    for `|>`, `assistant` and `to=`) and checked in O(1) each; one forward pass, linear in len(s).
+    A `to=` is a header only outside headers (`<|channel|>commentary to=x` is read by _messages)
+    and outside the JSON strings of a body (a patch may quote a header)."""
     n = len(s)
     opened = _OPEN_RE.search(s, pos)
     close = s.find("|>", pos)
     bare = s.find("assistant", pos) if with_bare else -1
+    rcp = s.find("to=", pos) if with_bare else -1
+    strings = _JsonStrings(s, pos)
     flushed = pos
-    while opened or close >= 0 or bare >= 0:
-        p = min(opened.start() if opened else n, close if close >= 0 else n, bare if bare >= 0 else n)
+    while opened or close >= 0 or bare >= 0 or rcp >= 0:
+        p = min(opened.start() if opened else n, close if close >= 0 else n, bare if bare >= 0 else n,
+                rcp if rcp >= 0 else n)
         if opened and p == opened.start():
             hit = _open_hit(opened)
         elif p == close:
             hit = _match_close(s, p, flushed)
-        else:
+        elif p == bare:
             hit = _match_bare(s, p)
+        else:
+            hit = None if in_header or strings.inside(p) else _match_recipient(s, p, flushed)
         step = p + 1
         if hit is not None:
             flushed = step = hit[1] + (2 if hit[2] and s.startswith("|>", hit[1]) else 0)
+            in_header = _opens_header(hit[2], in_header)
+            strings.restart(flushed, body=not in_header and bool(hit[2]))
             yield hit[0], flushed, hit[2]
         if opened and opened.start() < step:
             opened = _OPEN_RE.search(s, step)
@@ -171,6 +252,50 @@ def _token_hits(s: str, pos: int, with_bare: bool):
             close = s.find("|>", step)
         if 0 <= bare < step:
             bare = s.find("assistant", step)
+        if 0 <= rcp < step:
+            rcp = s.find("to=", step)
+
+
+def _opens_header(tokens: list[tuple[str, str]], before: bool) -> bool:
+    """Whether the text after these tokens is header text (after <|start|>, <|channel|>,
+    <|constrain|>) rather than a body or free text."""
+    for kind, _ in reversed(tokens):
+        if kind not in ("text", "origin", "strict"):
+            return kind in ("start", "channel", "constrain")
+    return before
+
+
+class _JsonStrings:
+    """Answers whether a position of a body that is JSON lies inside one of its strings, scanning
+    forward only (each quote is looked at once, so the lexer stays linear)."""
+
+    def __init__(self, s: str, pos: int):
+        self.s = s
+        self.restart(pos, body=True)
+
+    def restart(self, pos: int, body: bool) -> None:
+        self.pos, self.body, self.json = pos, body, None  # whether it is JSON: decided on first use
+
+    def inside(self, p: int) -> bool:
+        if self.json is None:
+            k = _skip_ws(self.s, self.pos)
+            self.json = self.body and self.s[k:k + 1] in ("{", "[")
+            self.pos, self.base, self.within = k, k, False
+        if not self.json or p < self.pos:
+            return False
+        s, i = self.s, self.pos
+        while True:
+            q = s.find('"', i, p)
+            if q < 0:
+                break
+            b = q
+            while b > self.base and s[b - 1] == "\\":
+                b -= 1
+            if (q - b) % 2 == 0:
+                self.within = not self.within
+            i = q + 1
+        self.pos = p
+        return self.within
 
 
 def _open_hit(m: re.Match[str]):
@@ -205,7 +330,74 @@ def _match_bare(s: str, p: int):
     if s.startswith(" to=", q) and not s.startswith("|>", p - 2):  # not after a real <|start|>
         end, tokens = _bare_role_recipient(s, q + 1)
         return p, end, [("start", ""), ("text", "assistant ")] + tokens
+    for ctype in _CONTENT_TYPES:  # `assistantcode{...}`: the channel and the recipient were lost
+        if s.startswith(ctype, q) and s[_skip_ws(s, q + len(ctype)):][:1] == "{":
+            return p, q + len(ctype), [("start", ""), ("origin", "residue"), ("text", "assistant"),
+                                       ("channel", ""), ("text", "commentary"), ("message", "")]
     return None
+
+
+# Words a stripped header starts with, in the middle of text: a role or a channel.
+_HEADER_WORDS = ("assistant", "commentary", "analysis", "final", "user", "developer", "system")
+# What ends prose before junk glued to a header word (`0141.json.\U0004e000user to=`).
+_PROSE_END = frozenset(".!?\u2026\u3002\uff01\uff1f)]}\"'`>:;,")
+
+
+def _match_recipient(s: str, p: int, flushed: int):
+    """A stripped header in the middle of text, p at its `to=`: `analysis to=NAME`, `user to=NAME`,
+    `XYZanalysis to=container.exec`, `}assistant to=NAME commentary`, `</commentary to=NAME>`.
+    The role or channel word before `to=` may have junk of any script glued to it (a run with no
+    space and no end of sentence); without such a word, a `to=NAME` is a header only when JSON
+    follows it (`... so we call to=functions.shell.` is left to the final scrub)."""
+    if not _recipient_marker_end(s, p) or (p > 0 and not s[p - 1].isspace()):
+        return None
+    k = p
+    while k > max(flushed, p - 32) and s[k - 1].isspace():
+        k -= 1
+    word = next((w for w in _HEADER_WORDS if s.endswith(w, flushed, k)), "")
+    start = k - len(word) if word else p
+    j = start
+    while word and j > max(flushed, start - 64) and not s[j - 1].isspace() and s[j - 1] not in _PROSE_END:
+        j -= 1
+    if not word and s.find("{", p, p + 256) < 0:
+        return None
+    end, tokens = _recipient_header(s, p, word)
+    glued = j < start or _junk_before_body(s, end)
+    return j, end, [("start", ""), ("origin", "glued_channel" if glued else "harmony")] + tokens
+
+
+def _recipient_header(s: str, p: int, word: str) -> tuple[int, list[tuple[str, str]]]:
+    """Tokens for `[word] to=NAME [channel] [json|code]`, p at `to=`; the body follows."""
+    channel = word if word in _CHANNELS else ""
+    role = "assistant" if channel or not word else word
+    j = _read_name_end(s, p + 3)
+    name = s[p + 3:j]
+    if not channel:
+        channel = next((c for c in _CHANNELS if name.endswith(c) and len(name) > len(c)), "")
+        name = name[:-len(channel)] if channel else name
+    k = _skip_ws(s, j)
+    if not channel:
+        channel = next((c for c in _CHANNELS if _word_at(s, k, c)), "")
+        j, k = (k + len(channel), _skip_ws(s, k + len(channel))) if channel else (j, k)
+    ctype = next((c for c in _CONTENT_TYPES if _word_at(s, k, c)), "")
+    j = k + len(ctype) if ctype else j
+    tokens = [("strict", ""), ("text", f"{role} to={name}"), ("channel", ""), ("text", channel)]
+    if s.startswith(">", j):  # the end of a pseudo-tag `</commentary to=NAME>`
+        j += 1
+    if not s.startswith("<|", _skip_ws(s, j)):
+        tokens.append(("message", ""))
+    return j, tokens
+
+
+def _word_at(s: str, k: int, word: str) -> bool:
+    return s.startswith(word, k) and not s[k + len(word):k + len(word) + 1].isalpha()
+
+
+def _junk_before_body(s: str, end: int) -> bool:
+    """Anything but spaces and a content type between a header and its JSON body (`  天天中彩票{`)."""
+    k = s.find("{", end, end + 256)
+    between = s[end:k].strip() if k >= 0 else ""
+    return bool(between) and between not in _CONTENT_TYPES and not between.startswith("<|")
 
 
 def _bare_role_recipient(s: str, p: int) -> tuple[int, list[tuple[str, str]]]:
@@ -226,7 +418,7 @@ def _bare_role_recipient(s: str, p: int) -> tuple[int, list[tuple[str, str]]]:
         if s.startswith(ctype, k):
             j = _skip_spaces(s, k + len(ctype))
             break
-    tokens = [("text", name), ("channel", ""), ("text", channel)]
+    tokens = [("strict", ""), ("text", name), ("channel", ""), ("text", channel)]
     if not s.startswith("<|", _skip_spaces(s, j)):
         tokens.append(("message", ""))
     return j, tokens
@@ -285,6 +477,7 @@ def _bare_header(s: str, p: int, channel: str) -> tuple[int, list[tuple[str, str
     if channel == "commentary" or s.startswith(" to=", p) or s.startswith("to=", p):
         k = _skip_spaces(s, p)
         if s.startswith("to=", k):
+            tokens.insert(0, ("strict", ""))  # a stripped recipient: only JSON makes its body a call
             j = _skip_spaces(s, k + 3)
             j = _read_name_end(s, j)
             k = _skip_spaces(s, j)
@@ -298,6 +491,14 @@ def _bare_header(s: str, p: int, channel: str) -> tuple[int, list[tuple[str, str
     return j, tokens
 
 
+def _skip_ws(s: str, i: int, limit: int = 64) -> int:
+    """Past spaces, tabs and line breaks (a bounded number)."""
+    end = min(len(s), i + limit)
+    while i < end and s[i] in " \t\r\n":
+        i += 1
+    return i
+
+
 def _skip_spaces(s: str, i: int, limit: int = 64) -> int:
     end = min(len(s), i + limit)
     while i < end and s[i] in " \t":
@@ -305,30 +506,46 @@ def _skip_spaces(s: str, i: int, limit: int = 64) -> int:
     return i
 
 
+_NAME_STOP: list[re.Pattern[str]] = []  # compiled on first use
+
+
 def _read_name_end(s: str, i: int) -> int:
+    """End of a recipient name starting at i (bounded by _NAME_LIMIT)."""
+    if not _NAME_STOP:
+        _NAME_STOP.append(re.compile(r'[\s{\["<>]'))
     end = min(len(s), i + _NAME_LIMIT)
-    while i < end and not s[i].isspace() and s[i] not in '{["<':
-        i += 1
-    return i
+    m = _NAME_STOP[0].search(s, i, end)
+    return m.start() if m else end
 
 
 # ----------------------------------------------------------------------------------------------
 # Messages: tokens -> [Message]
 
-@dataclass
 class _Message:
     """One message being assembled. Header parts are lists of pieces joined on demand, so a
-    pathological header made of thousands of pieces still costs linear time."""
-    head: dict[str, list[str]] = field(
-        default_factory=lambda: {"role": [], "channel": [], "ctype": []})
-    content: list[str] = field(default_factory=list)
-    has_body: bool = False  # a <|message|> was seen; without it the "header" may be plain text
+    pathological header made of thousands of pieces still costs linear time. (A plain class with
+    slots: one is made per token boundary, on the hot path.)"""
+    __slots__ = ("head", "content", "has_body", "origin", "strict")
+
+    def __init__(self) -> None:
+        self.head: dict[str, list[str]] = {"role": [], "channel": [], "ctype": []}
+        self.content: list[str] = []
+        self.has_body = False    # a <|message|> was seen; without it the "header" may be plain text
+        self.origin = "harmony"  # the class of leak its header came from (glued_channel, residue, ...)
+        self.strict = False      # a stripped header: its body is a call only when it holds JSON
 
     @classmethod
     def body(cls, text: str, channel: str = "") -> _Message:
-        msg = cls(content=[text], has_body=True)
+        """A message made of text that was not a header after all (strict: debris is dropped)."""
+        msg = cls()
+        msg.content.append(text)
+        msg.has_body = msg.strict = True
         msg.head["channel"].append(channel)
         return msg
+
+    def empty(self) -> bool:
+        head = self.head
+        return not (self.has_body or head["role"] or head["channel"] or head["ctype"])
 
     @property
     def role(self) -> str:      # the role part of the header (may hold `to=NAME`)
@@ -381,11 +598,17 @@ def _messages(pieces: Iterable[tuple[str, str]]) -> Iterator[_Message]:
         elif kind == "start" or kind in _TERMINATORS or kind == "startoftext":
             _close(cur, done)
             cur, fld = _Message(), "role"
+        elif kind == "origin":
+            cur.origin = value
+        elif kind == "strict":
+            cur.strict = True
     _close(cur, done)
     yield from done
 
 
 def _close(cur: _Message, done: list[_Message]) -> None:
+    if cur.empty():
+        return
     if cur.has_body:
         done.append(cur)
     elif not _header_like(cur.role + " " + cur.channel + " " + cur.ctype):
@@ -481,20 +704,20 @@ class _Header:
 
 
 def _header(msg: _Message) -> _Header:
+    role_part, channel_part, ctype_part = msg.role, msg.channel, msg.ctype
     recipient = ""
-    for part in (msg.role, msg.channel, msg.ctype):
+    for part in (role_part, channel_part, ctype_part):
         k = part.find("to=")
         if k >= 0:
             recipient = _recipient_text(part, k + 3).strip()
             break
-    channel = _channel_word(msg.channel) or _channel_word(msg.role)
+    channel = _channel_word(channel_part) or _channel_word(role_part)
     role = ""
-    for w in _header_words(msg.role):
+    for w in _header_words(role_part):
         if w in _ROLES or (_dotted_name(w) and w not in _CHANNELS):
             role = w
         break
-    ctype = msg.ctype.strip()[:_NAME_LIMIT]
-    return _Header(role or "assistant", channel, recipient, ctype)
+    return _Header(role or "assistant", channel, recipient, ctype_part.strip()[:_NAME_LIMIT])
 
 
 def _header_words(text: str) -> list[str]:
@@ -509,6 +732,8 @@ def _header_words(text: str) -> list[str]:
 
 
 def _channel_word(text: str) -> str:
+    if not text:
+        return ""
     for w in _header_words(text):
         if w in _CHANNELS:
             return w
@@ -532,7 +757,7 @@ def _recipient_text(part: str, j: int) -> str:
     out of it (so `functions. shell` and `functions.shell json` both work)."""
     end = min(len(part), j + _NAME_LIMIT)
     k = j
-    while k < end and part[k] not in '<{["\n':
+    while k < end and part[k] not in '<>{["\n':
         k += 1
     return part[j:k]
 
@@ -561,10 +786,13 @@ def clean_name(name: str) -> str:
         rest, low_rest = n[len(prefix):], low[len(prefix):]
         if low_rest in _ALIASES:
             return _ALIASES[low_rest]
+        if low_rest in foreign.SHELL_NAMES:
+            return SHELL
         for suffix in _CONTENT_TYPES + _CHANNELS:
-            base = low_rest[:-len(suffix)].rstrip("._-")
-            if low_rest.endswith(suffix) and base in _ALIASES:
-                return _ALIASES[base]
+            if low_rest.endswith(suffix):
+                base = low_rest[:-len(suffix)].rstrip("._-")
+                if base in _ALIASES:
+                    return _ALIASES[base]
         if prefix:
             return rest
     return n
@@ -586,18 +814,25 @@ def parse_arguments(text: str | None, notes: list[str] | None = None) -> Any:
     value, err = _loads(s)
     if err is None:
         return _unwrap_string(value, notes)
-    for repair in (_repair_escaped, _repair_surrounded, _repair_stray_closer, _repair_truncated):
+    for repair in (_repair_escaped, _repair_invalid_escapes, _repair_surrounded, _repair_stray_closer,
+                   _repair_truncated):
         fixed = repair(s, err)
         if fixed is not None:
             value, label = fixed
             notes.append(label)
             return _unwrap_string(value, notes)
+    k = s.find("{")
+    if k > 0:  # junk before the object: describe what is wrong with the object itself
+        s, err = s[k:], _loads(s[k:])[1] or err
     raise ArgumentsError(_describe_json_error(s, err))
+
+
+_DECODER = json.JSONDecoder(strict=False)  # raw newlines and tabs inside strings are common in leaks
 
 
 def _loads(s: str):
     try:
-        return json.loads(s), None
+        return _DECODER.decode(s), None
     except (ValueError, RecursionError) as exc:
         return None, exc
 
@@ -636,13 +871,38 @@ def _repair_escaped(s: str, err: Exception):
     return None
 
 
+def _repair_invalid_escapes(s: str, err: Exception):
+    """`".*\\(\\.cpp"`: a backslash before a character JSON does not escape (a regex, a Windows
+    path) can only have been meant literally."""
+    if "Invalid \\escape" not in str(getattr(err, "msg", "")):
+        return None
+    value, e = _loads(_escape_stray_backslashes(s))
+    return (value, "backslashes JSON does not know were read literally") if e is None else None
+
+
+def _escape_stray_backslashes(s: str) -> str:
+    out, i = [], 0
+    while True:
+        k = s.find("\\", i)
+        if k < 0:
+            out.append(s[i:])
+            return "".join(out)
+        nxt = s[k + 1:k + 2]
+        if nxt and nxt in '"\\/bfnrtu':
+            out.append(s[i:k + 2])
+            i = k + 2
+        else:
+            out.append(s[i:k] + "\\\\")
+            i = k + 1
+
+
 def _repair_surrounded(s: str, err: Exception):
     """Prose (or a stray closing bracket) before/after exactly one JSON object."""
     start = s.find("{")
     if start < 0:
         return None
     try:
-        value, end = json.JSONDecoder().raw_decode(s, start)
+        value, end = _DECODER.raw_decode(s, start)
     except (ValueError, RecursionError):
         return None
     rest = s[end:].strip()
@@ -658,7 +918,7 @@ def _has_object(s: str) -> bool:
     if k < 0:
         return False
     try:
-        json.JSONDecoder().raw_decode(s, k)
+        _DECODER.raw_decode(s, k)
         return True
     except (ValueError, RecursionError):
         return False
@@ -759,6 +1019,14 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
     if not isinstance(args, dict):
         return RecoveredCall(call_id, canon, None,
                              f"{canon}: the arguments must be a JSON object, got {type(args).__name__}")
+    if canon not in foreign.TOOL_NAMES:
+        mapped = foreign.translate(canon, args)
+        if mapped is not None:
+            ours, args, error = mapped
+            if error:
+                return RecoveredCall(call_id, ours, None, error)
+            notes.append(f"a call to {canon} was read as a call to {ours}")
+            canon = ours
     if canon == SHELL:
         return _normalize_shell(call_id, args, notes)
     if canon == APPLY_PATCH:
@@ -778,9 +1046,22 @@ def _raw_command(text: str | None) -> str | None:
     """`ls -R` sent as the whole argument text of a shell call (Ollama reports it as
     "invalid character 'l' looking for beginning of value"): the command line itself."""
     s = _strip_fences((text or "").strip())
-    if not s or s[0] in '{["' or s.startswith(_PATCH_START):
-        return None
+    if not s or s[0] in '{["' or '{"' in s or s.startswith(_PATCH_START) or looks_like_prose(s):
+        return None  # JSON behind junk (`彩彩票{"cmd": ...`) is a broken call, never a command line
     return s
+
+
+def looks_like_prose(s: str) -> bool:
+    """A sentence, an ellipsis or punctuation: what a model writes after a recipient it did not
+    mean to call, never to be run as a command line. `ls -R`, `git add .` and `make` are commands;
+    `Let me check the files.` and `...` are not."""
+    s = s.strip()
+    if not any(c.isalnum() for c in s[:200]):
+        return True
+    words = s[:400].split()
+    if len(words) >= 2 and s[-1] in ".!?\u2026" and words[-1] not in (".", ".."):
+        return True
+    return len(words) >= 3 and words[0].isalpha() and words[0][:1].isupper()
 
 
 def _unwrap_call_object(args: Any, canon: str) -> Any:
@@ -954,12 +1235,15 @@ class _Found:
     """What one field (content or one reasoning text) held."""
     text: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
-    calls: list[tuple[str, str]] = field(default_factory=list)  # (raw name, raw arguments)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (raw name, raw arguments, class)
     over_limit: int = 0  # leaked calls beyond MAX_LEAKED_CALLS, reported, not run
+    mentions: list[str] = field(default_factory=list)  # recipients written with nothing to send
+    scrubbed: list[str] = field(default_factory=list)  # classes of what was dropped from the text
+    plain: bool = False  # no protocol at all: shown as it is
 
-    def add_call(self, name: str, args: str) -> None:
+    def add_call(self, name: str, args: str, origin: str = "harmony") -> None:
         if len(self.calls) < MAX_LEAKED_CALLS:
-            self.calls.append((name, args))
+            self.calls.append((name, args, origin))
         else:
             self.over_limit += 1
 
@@ -989,19 +1273,55 @@ def _recover(content, reasoning_texts, structured_calls) -> Recovery:
         fields.append((content, False))
     text_parts: list[str] = []
     reasoning_parts: list[str] = []
-    pending = _Pending(result)
+    mentions: list[tuple[str, bool]] = []  # (recipient, found in the content)
+    pending = _Pending(result, dedupe=bool(result.calls) or len(fields) > 1)
     over_limit = 0
+    plain = True
     for index, (value, is_reasoning) in enumerate(fields):
         found = _scan_field(value, is_reasoning, result.diagnostics)
+        plain = plain and found.plain
         _add_new(text_parts, found.text)
         _add_new(reasoning_parts, found.reasoning)
         pending.add(found.calls, index, "reasoning" if is_reasoning else "content")
         over_limit += found.over_limit
+        mentions += [(m, not is_reasoning) for m in found.mentions]
+        for kind in found.scrubbed:
+            result.scrub_count(kind)
     if over_limit:
         _report_over_limit(result, over_limit)
-    result.text = scrub("\n\n".join(text_parts))
-    result.reasoning = scrub("\n\n".join(reasoning_parts))
+    if plain:  # nothing of the protocol anywhere: the rule holds already
+        result.text, result.reasoning = "\n\n".join(text_parts), "\n\n".join(reasoning_parts)
+        return result
+    result.text, in_text = _shown(scrub("\n\n".join(text_parts)), result)
+    result.reasoning, in_reasoning = _shown(scrub("\n\n".join(reasoning_parts)), result)
+    _answer_mentions(result, mentions + [(m, True) for m in in_text] + [(m, False) for m in in_reasoning])
     return result
+
+
+def _answer_mentions(result: Recovery, mentions: list[tuple[str, bool]]) -> None:
+    """Recipients written with nothing to send (`... so we call to=functions.shell.`): when the
+    answer holds no call, the model is told how to call the tool it seemed to want (one nudge per
+    answer); next to real calls they were only talk, and are just not shown."""
+    if not mentions:
+        return
+    if result.calls or (result.text.strip() and not any(in_content for _, in_content in mentions)):
+        result.scrub_count("recipient_only", len(mentions))
+        return
+    recipient = next((m for m, in_content in mentions if in_content), mentions[0][0])
+    name = clean_name(recipient) or UNNAMED
+    ours = name if name in foreign.TOOL_NAMES else foreign.ours_for(name)
+    if ours:
+        error = (f"{name}: the call came with no arguments, so nothing ran (only the recipient "
+                 f"to={recipient.strip()} was written, as text). {foreign.usage(ours).capitalize()}")
+    elif name == UNNAMED:
+        error = f"the tool call has no tool name and no arguments. The tools are: {foreign.tool_list()}."
+    else:
+        error = f"{name}: the call came with no arguments; {foreign.unknown_tool(name)}"
+    call = RecoveredCall(_new_id(), name, None, error, recovered=True, origin="recipient_only")
+    result.calls.append(call)
+    result.diagnostics.append(f"{call.call_id}: {error}")
+    if len(mentions) > 1:
+        result.scrub_count("recipient_only", len(mentions) - 1)
 
 
 def _report_over_limit(result: Recovery, count: int) -> None:
@@ -1009,7 +1329,7 @@ def _report_over_limit(result: Recovery, count: int) -> None:
     beyond the limit are not run, and the model is told so through one error call."""
     error = (f"{count} more tool calls in this answer were not run: at most {MAX_LEAKED_CALLS} "
              "calls are read from one answer; send the remaining ones again")
-    result.calls.append(RecoveredCall(_new_id(), UNNAMED, None, error, recovered=True))
+    result.calls.append(RecoveredCall(_new_id(), UNNAMED, None, error, recovered=True, origin="harmony"))
     result.diagnostics.append(error)
 
 
@@ -1017,10 +1337,22 @@ def _safe_normalize(call_id: str, name: str, args: Any, notes: list[str]) -> Rec
     """normalize_call that also records what it repaired in `notes`."""
     try:
         text = args if isinstance(args, str) or args is None else json.dumps(args)
-        return _normalize(call_id, str(name or ""), text, notes)
+        call = _normalize(call_id, str(name or ""), text, notes)
     except Exception as exc:  # noqa: BLE001  model output must never crash the agent
-        return RecoveredCall(call_id, clean_name(str(name or "")) or UNNAMED, None,
+        call = RecoveredCall(call_id, clean_name(str(name or "")) or UNNAMED, None,
                              f"the tool call could not be read: {type(exc).__name__}")
+    return _with_usage(call)
+
+
+def _with_usage(call: RecoveredCall) -> RecoveredCall:
+    """An error the model gets back ends with how to call the tool right: its name and an example."""
+    if call.error is None:
+        return call
+    if call.name in foreign.TOOL_NAMES and foreign.EXAMPLES[call.name] not in call.error:
+        call.error = f"{call.error.rstrip('. ')}. To retry, {foreign.usage(call.name)}"
+    elif call.name == UNNAMED and "The tools are" not in call.error:
+        call.error = f"{call.error.rstrip('. ')}. The tools are: {foreign.tool_list()}."
+    return call
 
 
 def _add_new(parts: list[str], new: list[str]) -> None:
@@ -1035,8 +1367,8 @@ class _Pending:
     found in another field (servers that send a call both ways, or in content and reasoning).
     Unmatched calls are kept as key -> {source field: count}, so matching is O(fields) per call."""
 
-    def __init__(self, result: Recovery):
-        self.result = result
+    def __init__(self, result: Recovery, dedupe: bool = True):
+        self.result, self.dedupe = result, dedupe  # one field and no structured call: no twins
         self.unmatched: dict[str, dict[int, int]] = {}
         for c in result.calls:
             self._put(_key(c), -1)
@@ -1055,16 +1387,17 @@ class _Pending:
             del by_src[src]
         return True
 
-    def add(self, calls: list[tuple[str, str]], index: int, where: str) -> None:
-        for name, args in calls:
+    def add(self, calls: list[tuple[str, str, str]], index: int, where: str) -> None:
+        for name, args, origin in calls:
             notes: list[str] = []
             call = _safe_normalize(_new_id(), name, args, notes)
-            call.recovered = True
-            key = _key(call)
-            if self._take_twin(key, index):
-                self.result.diagnostics.append(f"dropped a leaked copy of a {call.name} call")
-                continue
-            self._put(key, index)
+            call.recovered, call.origin = True, origin
+            if self.dedupe:
+                key = _key(call)
+                if self._take_twin(key, index):
+                    self.result.diagnostics.append(f"dropped a leaked copy of a {call.name} call")
+                    continue
+                self._put(key, index)
             self.result.calls.append(call)
             log = self.result.diagnostics
             log.append(f"{call.call_id}: recovered a leaked {call.name or '?'} call from {where}")
@@ -1090,57 +1423,109 @@ def _scan_field(value: str, is_reasoning: bool, diagnostics: list[str]) -> _Foun
     found = _Found()
     plain = found.reasoning if is_reasoning else found.text
     if not _has_envelope(value):
-        call = _bare_call_object(value) if not is_reasoning else None
-        if call:
-            found.calls.append(call)
+        found.plain = True
+        bare = None if is_reasoning else bare_calls(value)
+        if bare:
+            for name, args in bare[0]:
+                found.add_call(name, args, "bare_json")
+            found.over_limit += bare[1]
             diagnostics.append("the answer was a bare JSON tool call; it was run as a call")
         else:
             plain.append(value)
         return found
-    for msg in _messages(_lex(value)):
+    for msg in _messages(_pieces(value)):
         _route(msg, found, plain, diagnostics)
     return found
 
 
 def _has_envelope(s: str) -> bool:
-    if "<|" in s or "|>" in s or _has_bare_marker(s):
+    """Whether `s` holds anything of the protocol. False means it is plain text, which also means
+    it passes find_leak as it is (the same markers are looked for), so it is shown untouched."""
+    if "<|" in s or "|>" in s:
         return True
-    if s.lstrip(" \t").startswith("to="):
+    if "assistant" in s and (_has_bare_marker(s) or "assistantcode" in s or "assistantjson" in s):
         return True
-    return any(s.startswith(c) for c in _CHANNELS) and _lead_bare_channel(s, []) > 0
+    if s.startswith(_CHANNELS) and _lead_bare_channel(s, []) > 0:
+        return True
+    k = s.find("to=")
+    if 0 <= k == _skip_spaces(s, 0):
+        return True
+    while k >= 0:
+        if _recipient_marker_end(s, k):
+            return True
+        k = s.find("to=", k + 3)
+    return False
 
 
 def _route(msg: _Message, found: _Found, plain: list[str], diagnostics: list[str]) -> None:
     body = "".join(msg.content)
     head = _header(msg)
     if head.role != "assistant":
-        if body.strip():
+        if body.strip() or head.recipient:
+            found.scrubbed.append("residue")
             diagnostics.append(f"dropped a message written as role {head.role!r} "
                                f"({len(body)} characters): the model cannot speak for tools or users")
         return
-    if head.recipient and head.recipient not in ("assistant", "user"):
-        found.add_call(head.recipient, body)
-        return
-    if head.recipient and head.channel == "commentary":
-        if body.strip():  # `to=assistant` on commentary: a tool result the model wrote itself
-            diagnostics.append(f"dropped a commentary message addressed to {head.recipient} "
-                               f"({len(body)} characters)")
+    to_self = head.recipient.startswith(("assistant", "user"))
+    if head.recipient and not to_self:
+        if _no_arguments(body, msg.strict):
+            found.mentions.append(head.recipient)
+        else:
+            found.add_call(head.recipient, body, _body_origin(msg, body))
         return
     text = body.strip()
+    if to_self and (head.channel == "commentary" or _debris(text)):
+        found.scrubbed.append("residue")  # a tool result the model wrote itself, or debris
+        diagnostics.append(f"dropped a {head.channel or 'plain'} message addressed to {head.recipient} "
+                           f"({len(body)} characters)")
+        return
     if not text:
         return
     if head.channel == "analysis":
         found.reasoning.append(text)
     elif head.channel == "commentary" and _json_object(text):
         inferred = _inferred_call(text)
-        found.add_call(*(inferred or ("", text)))
+        found.add_call(*(inferred or ("", text)), msg.origin)
         diagnostics.append("a commentary message without recipient held tool arguments; " +
                            ("the tool was inferred from them" if inferred else "the model is asked "
                             "to name the tool"))
+    elif msg.strict and _debris(text):
+        found.scrubbed.append("residue")  # `?...` left of a broken header: nothing to read
     elif head.channel in ("final", "commentary"):
         found.text.append(text)
     else:
         plain.append(text)
+
+
+def _no_arguments(body: str, strict: bool) -> bool:
+    """A recipient with nothing to send: an ellipsis, a sentence; for a stripped header anything
+    without JSON. (A real header may carry a bare command line or patch, and an empty body there is
+    a call without arguments: tools without parameters exist.)"""
+    b = body.strip()
+    if "{" in b or "[" in b:
+        return False
+    return strict or (bool(b) and looks_like_prose(b))
+
+
+def _body_origin(msg: _Message, body: str) -> str:
+    """The class of a call: its header's, an empty body (recipient_only), or glued_channel when
+    junk sits between a stripped header and its JSON (`json 天天中彩票{`)."""
+    b = body.strip()
+    if not b:
+        return "recipient_only"
+    if msg.strict and msg.origin == "harmony":
+        before = b[:b.find("{")].strip() if "{" in b else ""
+        if before and before not in _CONTENT_TYPES:
+            return "glued_channel"
+    return msg.origin
+
+
+_DEBRIS = frozenset(" \t\r\n?.!,;:-_*~`'\"()[]{}<>|/\\\u2026")
+
+
+def _debris(text: str) -> bool:
+    """`?...`: what is left of a broken header, nothing a person can read."""
+    return len(text) < 200 and all(c in _DEBRIS for c in text)
 
 
 def _json_object(text: str) -> bool:
@@ -1168,20 +1553,284 @@ def _inferred_call(text: str) -> tuple[str, str] | None:
 
 
 def _bare_call_object(text: str) -> tuple[str, str] | None:
-    """The whole answer is `{"name": "shell", "arguments": {...}}` naming one of our tools."""
-    s = text.strip()
-    if not (s.startswith("{") and s.endswith("}") and '"name"' in s):
+    """The whole text is one call-shaped JSON object (see bare_calls)."""
+    value, err = _loads(text.strip())
+    return _call_shape(value) if err is None else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Whole answers that are JSON calls
+
+_NAME_KEYS = ("name", "tool", "tool_name")
+_ARGS_KEYS = ("arguments", "parameters", "args", "input")
+_CALL_EXTRAS = frozenset(("type", "id", "call_id", "index"))
+_SHELL_KEYS = frozenset(("command", "cmd", "timeout", "justification", "with_escalated_permissions",
+                         "sandbox_permissions", "yield_time_ms", "max_output_tokens", "shell", "login", "tty"))
+
+
+def bare_calls(text: str) -> tuple[list[tuple[str, str]], int] | None:
+    """The calls an answer made of JSON calls holds (at most MAX_LEAKED_CALLS, and how many more
+    there were), or None when it is an answer.
+
+    Call-shaped means the whole answer, give or take whitespace, one code fence around it and
+    stray closing brackets after it, is JSON calls: objects with a `name` (or `tool`) plus
+    `arguments`/`parameters`/`args` (an object, or a JSON text of one), one or several (in an array,
+    or one after the other), the OpenAI form `{"type": "function", "function": {...}}`, a flat
+    `{"name": KNOWN_TOOL, "path": ...}`, or exactly the argument object of one of our tools. A call
+    cut short comes back with its arguments text, so the model is told it was truncated. JSON that
+    is data (a record, a package.json, a tool schema, a list of strings) is an answer."""
+    s = _strip_fences(text.strip())
+    if not s or s[0] not in "{[":
         return None
-    value, err = _loads(s)
-    if err is not None or not isinstance(value, dict) or not isinstance(value.get("name"), str):
+    out: list[tuple[str, str]] = []
+    more = 0
+    for value in _json_values(s):
+        if value is _NOT_JSON:
+            name = None if out or more else _truncated_call_name(s)
+            return ([(name, s)], 0) if name else None
+        for item in value if isinstance(value, list) else [value]:
+            call = _call_shape(item)
+            if call is None:
+                return None
+            if len(out) < MAX_LEAKED_CALLS:
+                out.append(call)
+            else:
+                more += 1  # counted, not kept: memory stays flat however many calls there are
+    return (out, more) if out else None
+
+
+_NOT_JSON = object()
+
+
+def _json_values(s: str) -> Iterator[Any]:
+    """Top-level JSON values separated by whitespace, then nothing but stray closing brackets;
+    _NOT_JSON when something else follows (one at a time, so only one is held in memory)."""
+    i, n = 0, len(s)
+    while i < n:
+        if s[i] in "]}" and not s[i:].strip(" \t\r\n]}"):
+            return
+        try:
+            value, i = _DECODER.raw_decode(s, i)
+        except (ValueError, RecursionError) as exc:
+            fixed = None if i else (_repair_invalid_escapes(s, exc) or _repair_stray_closer(s, exc)
+                                    or _repair_truncated(s, exc))
+            yield fixed[0] if fixed else _NOT_JSON
+            return
+        yield value
+        while i < n and s[i] in " \t\r\n":
+            i += 1
+
+
+def _call_shape(value: Any) -> tuple[str, str] | None:
+    """(tool name, arguments JSON text) when `value` is a call, else None."""
+    if not isinstance(value, dict) or not value:
         return None
-    args = value.get("arguments", value.get("parameters"))
-    if set(value) - {"name", "arguments", "parameters", "type"} or args is None:
-        args = {k: v for k, v in value.items() if k not in ("name", "type")}  # flat form
-    name = clean_name(value["name"])
-    if name not in (SHELL, APPLY_PATCH, UPDATE_PLAN):
+    fn = value.get("function")
+    if isinstance(fn, dict) and set(value) <= _CALL_EXTRAS | {"function"}:
+        value = fn  # {"type": "function", "function": {"name": ..., "arguments": ...}}
+    name_key = next((k for k in _NAME_KEYS if isinstance(value.get(k), str)), None)
+    if name_key is None:
+        return _our_arguments(value)
+    name = value[name_key]
+    if value.get("type", "function") != "function" or not _plausible_name(name):
         return None
-    return name, args if isinstance(args, str) else json.dumps(args)
+    args_key = next((k for k in _ARGS_KEYS if k in value), None)
+    if args_key is not None:
+        if set(value) - _CALL_EXTRAS - {name_key, args_key}:
+            return None  # a description next to the parameters: a tool definition, not a call
+        args = value[args_key]
+        parsed = _loads(args)[0] if isinstance(args, str) else args
+        if not isinstance(parsed, dict) or (parsed.get("type") == "object" and "properties" in parsed):
+            return None
+        return name, args if isinstance(args, str) else json.dumps(args)
+    if clean_name(name) not in foreign.TOOL_NAMES and not foreign.ours_for(name):
+        return None  # `{"name": "Alice", "age": 30}`: a record
+    flat = {k: v for k, v in value.items() if k != name_key and k not in _CALL_EXTRAS}
+    return name, json.dumps(flat)
+
+
+def _plausible_name(name: str) -> bool:
+    n = name.strip()
+    return 0 < len(n) <= 64 and (n[0].isalpha() or n[0] == "_") and \
+        all(c.isalnum() or c in "_-. " for c in n)
+
+
+def _our_arguments(value: dict) -> tuple[str, str] | None:
+    """Exactly the argument object of one of our tools: `{"command": [...]}`, `{"cmd": [...],
+    "workdir": ...}`, `{"input": "*** Begin Patch..."}`, `{"plan": [{"step": ...}]}`."""
+    keys = set(value)
+    if ("command" in keys or "cmd" in keys) and \
+            keys <= _SHELL_KEYS | set(_WORKDIR) | set(_TIMEOUT_MS) | set(_TIMEOUT_S):
+        command = value.get("command", value.get("cmd"))
+        if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
+            return SHELL, json.dumps(value)
+        if isinstance(command, str) and command.strip() and len(keys) > 1:
+            return SHELL, json.dumps(value)  # a lone `{"command": "npm start"}` may be data
+        return None
+    patch = value.get("input")
+    if keys == {"input"} and isinstance(patch, str) and patch.lstrip().startswith(_PATCH_START):
+        return APPLY_PATCH, json.dumps(value)
+    plan = value.get("plan")
+    if keys <= {"plan", "explanation"} and isinstance(plan, list) and plan and \
+            all(isinstance(p, dict) and "step" in p for p in plan):
+        return UPDATE_PLAN, json.dumps(value)
+    return None
+
+
+def _truncated_call_name(s: str) -> str | None:
+    """The tool of a call-shaped answer that was cut short (`{"name": "shell", "arguments": {"comm`,
+    `{"input": "*** Begin Patch...`), or None when the JSON does not start like a call."""
+    i = _skip_ws(s, 1)
+    if s.startswith(('"command"', '"cmd"'), i):
+        return SHELL
+    if s.startswith('"input"', i):
+        return APPLY_PATCH if _PATCH_START in s[i:i + 64] else None
+    key = next((k for k in _NAME_KEYS if s.startswith(f'"{k}"', i)), None)
+    if key is None or not s.startswith(":", _skip_ws(s, i + len(key) + 2)):
+        return None
+    try:
+        name, j = _DECODER.raw_decode(s, _skip_ws(s, _skip_ws(s, i + len(key) + 2) + 1))
+    except (ValueError, RecursionError):
+        return None
+    j = _skip_ws(s, j)
+    if not isinstance(name, str) or not _plausible_name(name) or not s.startswith(",", j):
+        return None
+    j = _skip_ws(s, j + 1)
+    return name if any(s.startswith(f'"{k}"', j) for k in _ARGS_KEYS) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# The rule: what is shown never carries a token, a recipient or a channel glued to a role
+
+# The classes of leaks, for telemetry: envelopes with tokens or their stripped words (harmony), whole
+# answers that are JSON calls (bare_json), recipients with nothing to send (recipient_only), headers
+# with junk glued to them (glued_channel), and role/channel residue (residue).
+CLASSES = ("harmony", "bare_json", "recipient_only", "glued_channel", "residue")
+
+# `to=` followed by one of these is a recipient wherever it is; `to=browser.`, `to=web.` and
+# `to=python` only after a non-word character (`redirect_to=web.html` is not one), and `assistant`
+# only when no identifier continues it (`to=assistant_id` in code is not one).
+_RECIPIENTS = ("functions", "container.exec", "repo_browser.", "multi_tool_use.", "assistant")
+_BOUNDED_RECIPIENTS = ("browser.", "web.", "python")
+_GLUED_ROLE_CHANNELS = tuple("assistant" + c for c in ("analysis", "commentary", "final"))
+MARKER_EXAMPLES = SPECIAL_TOKENS + ("<|endoftext|>", "to=functions.shell", "to=functions", "to=container.exec",
+                                    "to=assistant", "to=repo_browser.open_file", "to=multi_tool_use.parallel",
+                                    "to=browser.search", "to=web.run", "to=python") + _GLUED_ROLE_CHANNELS
+
+
+def find_leak(text: str) -> str | None:
+    """The first piece of protocol in `text` that must never be shown (a harmony token or a dangling
+    half of one, a recipient marker, a channel word glued to a role), or None. Linear: str.find only."""
+    if not text:
+        return None
+    if ("<|" in text or "|>" in text) and scrub(text) != text:
+        k = text.find("<|")
+        return text[k:k + 16] if k >= 0 else "|>"
+    for marker in _GLUED_ROLE_CHANNELS:
+        if marker in text:
+            return marker
+    k = text.find("to=")
+    while k >= 0:
+        end = _recipient_marker_end(text, k)
+        if end:
+            return text[k:end]
+        k = text.find("to=", k + 3)
+    return None
+
+
+def _shown(text: str, result: Recovery) -> tuple[str, list[str]]:
+    """The last step before text is shown (the rule of find_leak): protocol that recovery left in
+    it is removed and counted; the recipients found there are returned for _answer_mentions."""
+    if not text or ("to=" not in text and "assistant" not in text and "<|" not in text and "|>" not in text):
+        return text, []
+    out = text
+    mentions: list[str] = []
+    if "to=" in out:
+        out, found = _drop_recipients(out)
+        for recipient in found:
+            if recipient.startswith(("assistant", "user")):
+                result.scrub_count("residue")
+            else:
+                mentions.append(recipient)
+    for marker in _GLUED_ROLE_CHANNELS:
+        if marker in out:
+            out = out.replace(marker, " ")
+            result.scrub_count("residue")
+    if find_leak(out) is not None:
+        out = _last_resort(out)
+        result.scrub_count("harmony")
+    return (out.strip() if out != text else text), mentions
+
+
+def _drop_recipients(s: str) -> tuple[str, list[str]]:
+    """`s` without its recipient markers (with the role or channel word, and junk, glued before
+    them), and the recipients removed."""
+    pieces: list[str] = []
+    found: list[str] = []
+    i = 0
+    k = s.find("to=")
+    while k >= 0:
+        if k >= i and _recipient_marker_end(s, k):
+            end = _read_name_end(s, k + 3)
+            found.append(s[k + 3:end])
+            pieces.append(s[i:_header_start(s, k, i)].rstrip(" \t"))
+            i = end + (1 if s.startswith(">", end) else 0)
+        k = s.find("to=", max(k + 3, i))
+    rest = s[i:]
+    out = pieces[0] if pieces else ""
+    for piece in pieces[1:] + [rest]:
+        out += piece if not out or out[-1] == "\n" or not piece or not piece[0].isalnum() else " " + piece
+    return out, found
+
+
+def _header_start(s: str, k: int, lo: int) -> int:
+    """Where a header ending in the `to=` at k starts: a role or channel word before it, with any
+    junk glued to that word and a `<` or `</` of a pseudo-tag."""
+    j = k
+    while j > max(lo, k - 32) and s[j - 1].isspace():
+        j -= 1
+    word = next((w for w in _HEADER_WORDS if s.endswith(w, lo, j)), "")
+    if not word:
+        return k
+    start = j - len(word)
+    while start > max(lo, j - 96) and not s[start - 1].isspace() and s[start - 1] not in _PROSE_END:
+        start -= 1
+    return start
+
+
+def _last_resort(s: str) -> str:
+    """Break whatever protocol is still in `s` (pieces that rebuild one another when removed)."""
+    for _ in range(20):
+        leak = find_leak(s)
+        if leak is None:
+            return s
+        s = s.replace(leak, " ")
+    s = s.replace("<|", "< ").replace("|>", " >").replace("to=", "to ")
+    for marker in _GLUED_ROLE_CHANNELS:
+        s = s.replace(marker, marker[:9] + " " + marker[9:])
+    return s
+
+
+def _recipient_marker_end(s: str, k: int) -> int:
+    """End of the recipient marker `to=NAME...` at k (the recipient word only), 0 when the `to=` at
+    k is not one (a keyword argument in code, a URL parameter)."""
+    j = k + 3
+    for word in _RECIPIENTS:
+        if s.startswith(word, j):
+            nxt = s[j + len(word):j + len(word) + 1]
+            if word == "assistant" and nxt and (nxt in "_.(" or (nxt.isascii() and nxt.isalnum())) \
+                    and not any(s.startswith(c, j + len(word)) for c in _CHANNELS):
+                return 0  # `to=assistant_id` in code; `to=assistantfinal` is residue
+            return j + len(word)
+    if k > 0 and (s[k - 1].isalnum() or s[k - 1] == "_"):
+        return 0
+    for word in _BOUNDED_RECIPIENTS:
+        if s.startswith(word, j):
+            nxt = s[j + len(word):j + len(word) + 1]
+            if word == "python" and nxt and (nxt.isalnum() or nxt in "_.("):
+                return 0
+            return j + len(word)
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -146,6 +146,19 @@ class RetryOutcome(Event):
 
 
 @dataclass
+class EnvelopeRepair(Event):
+    """What envelope recovery did to one model answer, per class of leak (envelope.CLASSES):
+    calls recovered from text and run, calls answered with an error telling the model how to call
+    (nudges), and pieces of protocol removed from what is shown. Front ends say so in one dim line;
+    telemetry counts it so a user can see how often their server leaks."""
+
+    kind: ClassVar[str] = "envelope_repair"
+    recovered: dict[str, int] = field(default_factory=dict)
+    nudged: dict[str, int] = field(default_factory=dict)
+    scrubbed: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
 class Error(Event):
     kind: ClassVar[str] = "error"
     message: str = ""
@@ -182,8 +195,8 @@ class ModelSelection(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange,
-                PlanUpdate, HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, Error, TurnCompleted,
-                TurnFailed, ModelSelection)
+                PlanUpdate, HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, EnvelopeRepair, Error,
+                TurnCompleted, TurnFailed, ModelSelection)
 }
 
 

@@ -286,7 +286,7 @@ def test_truncated_header_without_body_is_an_error_call():
     got = recover("<|channel|>analysis<|message|>go<|end|><|start|>assistant to=functions.shell"
                   "<|channel|>commentary <|constrain|>json")
     call = only_call(got)
-    assert call.name == "shell" and 'missing "command"' in call.error
+    assert call.name == "shell" and 'missing "command"' in call.error and call.origin == "recipient_only"
 
 
 @pytest.mark.parametrize("tail", ["<|", "<|ret", "<|end", "<|call", "|>", "<|start|"])
@@ -309,8 +309,13 @@ def test_bare_json_call_object_as_the_whole_answer():
     assert (got.text, only_call(got).name, only_call(got).arguments) == ("", "shell", {"command": ["ls"]})
 
 
-def test_bare_json_of_an_unknown_tool_stays_text():
-    text = '{"name": "lookup", "arguments": {"q": 1}}'
+def test_bare_json_of_an_unknown_tool_is_a_call_for_the_agent_to_refuse():
+    call = only_call(recover('{"name": "lookup", "arguments": {"q": 1}}'))
+    assert (call.name, call.arguments, call.origin) == ("lookup", {"q": 1}, "bare_json")
+
+
+def test_a_record_with_a_name_stays_text():
+    text = '{"name": "lookup", "q": 1}'
     assert recover(text) == Recovery(text=text)
 
 

@@ -88,7 +88,7 @@ CONVERSATIONS = {
              tool_call("functions.get_files", {"path": ".", "depth": 2})],
     "preamble-call": [assistant("Plan it.", "analysis"),
                       assistant("I will look around first.", "commentary"),
-                      tool_call("functions.read_file", {"path": "README.md"})],
+                      tool_call("functions.open_readme", {"path": "README.md"})],
     "two-calls-and-final": [assistant("Two lookups.", "analysis"),
                             tool_call("functions.get_weather", {"city": "Paris"}),
                             tool_call("functions.get_time", {"tz": "UTC"}),

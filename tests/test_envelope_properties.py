@@ -8,7 +8,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codex_lite.envelope import SPECIAL_TOKENS, normalize_call, recover, scrub
+from codex_lite.answer import parse_answer
+from codex_lite.envelope import SPECIAL_TOKENS, find_leak, normalize_call, recover, scrub
 
 # Pieces that exercise every branch: tokens, halves of tokens, bare channel words, headers, JSON.
 FRAGMENTS = list(SPECIAL_TOKENS) + [
@@ -18,6 +19,12 @@ FRAGMENTS = list(SPECIAL_TOKENS) + [
     "json", "code", "shelljson", " ", "\n", "{", "}", "[", "]", '"', "\\", ":", ",",
     '{"command": ["ls"]}', '{"cmd": "ls -la", "timeout": 5}', '{"input": "*** Begin Patch\\n"}',
     "*** Begin Patch", "Hello", "We need to", "é", "\u2028",
+    # second generation: recipients anywhere, junk glued to channels, residue, bare JSON calls
+    "to=assistant", "to=functions.exec_command", "to=repo_browser.open_file", "to=python", " to=web.run",
+    "user", "XYZanalysis", "北京赛车", "মন্তব্য", "\U0004e000", "</commentary", ">", "...", "?...",
+    "assistantcode", '{"name": "shell", "arguments": ', '{"name": "get_weather", "parameters": {"city": "x"}}',
+    '[{"name": "shell", "arguments": {"command": ["ls"]}}]', '{"type": "function", ', "```json\n", "```",
+    "\\(", '"workdir": "/tmp"',
 ]
 SOUP = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=8), max_size=60).map("".join)
 FIELD = st.none() | st.text(max_size=200) | SOUP
@@ -42,6 +49,21 @@ def test_never_raises_and_never_shows_tokens(content, reasoning, calls):
         assert not call.recovered
         if given_call[0]:
             assert call.call_id == given_call[0]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(content=FIELD, reasoning=st.lists(FIELD, max_size=3), calls=CALLS)
+def test_nothing_shown_ever_breaks_the_rule(content, reasoning, calls):
+    """The one rule (issue 13): no text or reasoning carries a harmony token, a recipient marker or
+    a channel word glued to a role, whatever the server sent; checked on the answer the agent shows."""
+    got = recover(content, reasoning, calls)
+    assert find_leak(got.text) is None, got.text
+    assert find_leak(got.reasoning) is None, got.reasoning
+    message = {"content": content, "reasoning_content": reasoning[0] if reasoning else None,
+               "tool_calls": [{"id": c[0], "function": {"name": c[1], "arguments": c[2]}} for c in calls]}
+    answer = parse_answer({"choices": [{"message": message}]})
+    assert find_leak(answer.text) is None and find_leak(answer.reasoning) is None
+    assert find_leak(answer.history_message.get("content") or "") is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -81,6 +103,14 @@ ADVERSARIAL = {
     "nested-json": "[",
     "stray-closers": '<|channel|>commentary to=functions.shell<|message|>{"command":["ls"]}]]]]',
     "quotes": '"\\',
+    "bare-recipients": " to=functions.x",
+    "glued-junk-headers": 'XYZanalysis to=container.exec 北京{"cmd":["ls"]}',
+    "recipient-mentions": "we call to=functions.shell.",
+    "residue": "user to=assistant ?...",
+    "pseudo-tags": "</commentary to=functions.shell>",
+    "bare-json-calls": '{"name": "shell", "arguments": {"command": ["ls"]}}\n',
+    "bare-json-prefix": '{"name": "shell", "arguments": {',
+    "json-strings-with-recipients": '{"input": "commentary to=functions.shell json',
 }
 
 
