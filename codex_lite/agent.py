@@ -5,6 +5,12 @@ envelope debris) is retried: when no tool ran in that attempt its partial transc
 the prompt is sent again; when tools did run, the files have changed, so the history is kept and a
 short nudge asks for the final answer instead of redoing the work. The agent never prints: it emits
 events, and front ends, telemetry and session files listen.
+
+A tool call the model sent as text is run like any other (envelope recovery made it one). When it
+cannot be (no arguments, broken JSON, a tool that does not exist here) the model gets an error
+result saying how to call the tool: a *correction*. A model that keeps needing corrections is not
+going to stop on its own, so after MAX_CORRECTIONS in one turn the turn fails with one line. Each
+answer's repairs go out as one EnvelopeRepair event (front ends print a note, telemetry counts).
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from typing import Any, Callable
 from codex_lite import events as ev
 from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
+from codex_lite.tools import calls as tool_calls
 from codex_lite.tools.children import Terminated
 from codex_lite.tools.toolbox import ToolBox
 
 NUDGE = ("Continue from where you stopped. The tool results above are real and the files have "
          "changed accordingly; do not redo that work. Finish the task and give your final answer.")
+MAX_CORRECTIONS = 3  # error results for tool calls sent as text, per turn, before the turn fails
 
 
 @dataclass
@@ -44,6 +52,10 @@ class _Fallback(Exception):
 
 
 class TooManyRounds(Exception):
+    pass
+
+
+class TooManyCorrections(Exception):
     pass
 
 
@@ -81,6 +93,7 @@ class Agent:
         propagate."""
         self.emit(ev.TurnStarted(prompt=prompt))
         self._usage = ev.TurnCompleted()
+        self._corrections = 0
         try:
             return self._run(prompt)
         except KeyboardInterrupt:
@@ -110,7 +123,7 @@ class Agent:
                                        wait_seconds=self.retry.wait_seconds, reason=fb.reason))
                     self.sleep(self.retry.wait_seconds)
                 continue
-            except (ModelError, TooManyRounds) as exc:
+            except (ModelError, TooManyRounds, TooManyCorrections) as exc:
                 return self._fail(str(exc), attempt)
             if attempt > 1:
                 self.emit(ev.RetryOutcome(attempts=attempt, recovered=True))
@@ -136,8 +149,12 @@ class Agent:
             if answer.text.strip():
                 self.emit(ev.AgentMessage(text=answer.text, final=answer.is_final))
             if answer.is_final:
+                if answer.scrubbed:
+                    self._report_repairs(answer, [])
                 return answer.text
             if not answer.calls:
+                if answer.scrubbed:
+                    self._report_repairs(answer, [])
                 raise _Fallback("reasoning only" if answer.reasoning.strip() else "empty answer",
                                 tools_ran)
             self._run_calls(answer)
@@ -165,16 +182,48 @@ class Agent:
             setattr(self._usage, name, getattr(self._usage, name) + getattr(usage, name))
 
     def _run_calls(self, answer: Answer) -> None:
-        """Run every call of one message; all results follow the assistant message, in order."""
-        for call in answer.calls:
+        """Run every call of one message; all results follow the assistant message, in order.
+        A call the model sent as text that cannot be run is a correction (see the module doc)."""
+        errors = [self._error_of(call) for call in answer.calls]
+        corrections = sum(1 for call, error in zip(answer.calls, errors) if call.recovered and error)
+        self._report_repairs(answer, errors)
+        if corrections and self._corrections + corrections > MAX_CORRECTIONS:
+            for call in answer.calls:  # answered, so the history stays valid for a resume
+                self.append({"role": "tool", "tool_call_id": call.call_id,
+                             "content": "not run: the turn was stopped after repeated tool calls sent as text"})
+            raise TooManyCorrections(
+                f"the model kept sending tool calls as text that could not be run ({MAX_CORRECTIONS} "
+                "corrections sent this turn); stopped. Try again, or use a server that returns "
+                "structured tool calls")
+        self._corrections += corrections
+        for call, error in zip(answer.calls, errors):
             self.emit(ev.ToolCall(call_id=call.call_id, name=call.name, arguments=call.arguments,
-                                  error=call.error, recovered=call.recovered))
-            if call.error:
-                output = f"error: could not use this {call.name or 'tool'} call: {call.error}"
+                                  error=error, recovered=call.recovered))
+            if error:
+                output = f"error: could not use this {call.name or 'tool'} call: {error}"
                 self.emit(ev.ToolResult(call_id=call.call_id, name=call.name, output=output, ok=False))
             else:
                 output = self.tools.run(call.call_id, call.name, call.arguments or {})
             self.append({"role": "tool", "tool_call_id": call.call_id, "content": output})
+
+    def _error_of(self, call: Any) -> str | None:
+        """Why a call cannot be run: what recovery found, or a tool that does not exist here."""
+        if call.error:
+            return call.error
+        return None if self.tools.has(call.name) else tool_calls.unknown_tool(call.name)
+
+    def _report_repairs(self, answer: Answer, errors: list[str | None]) -> None:
+        """One EnvelopeRepair event per answer that needed any: calls recovered from text and run,
+        corrections sent, protocol scrubbed from what is shown (each per class of leak)."""
+        recovered: dict[str, int] = {}
+        nudged: dict[str, int] = {}
+        for call, error in zip(answer.calls, errors):
+            if call.recovered:
+                table = nudged if error else recovered
+                kind = call.origin or "harmony"
+                table[kind] = table.get(kind, 0) + 1
+        if recovered or nudged or answer.scrubbed:
+            self.emit(ev.EnvelopeRepair(recovered=recovered, nudged=nudged, scrubbed=dict(answer.scrubbed)))
 
     def _close_dangling_calls(self, reason: str) -> None:
         """After an interrupt, answer calls left without a result so the history stays valid."""

@@ -1,8 +1,9 @@
 """One chat-completion answer -> typed events and the assistant message for the history.
 
 Every text field (content and every place servers put reasoning) goes through envelope recovery
-first, so a call that leaked as harmony text is an ordinary tool call from here on, and no raw token
-reaches a screen, a log or the next request.
+first, so a call that leaked as harmony text is an ordinary tool call from here on, and no raw token,
+recipient or glued channel word (envelope.find_leak) reaches a screen, a log or the next request:
+recovery's last step enforces that rule on the text and reasoning it returns.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Answer:
     usage: ev.Usage
     history_message: dict[str, Any]
     diagnostics: list[str] = field(default_factory=list)
+    scrubbed: dict[str, int] = field(default_factory=dict)  # leak class -> pieces removed from text
 
     @property
     def is_final(self) -> bool:
@@ -96,4 +98,4 @@ def parse_answer(answer: dict[str, Any], latency: float = 0.0) -> Answer:
             for c in recovered.calls
         ]
     return Answer(recovered.text, recovered.reasoning, recovered.calls, parse_usage(answer, latency),
-                  history, recovered.diagnostics)
+                  history, recovered.diagnostics, recovered.scrubbed)

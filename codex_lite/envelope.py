@@ -968,7 +968,7 @@ def _describe_json_error(s: str, err: Exception) -> str:
     if isinstance(err, RecursionError):
         return "the arguments are nested too deeply to parse; send a flat JSON object"
     pos = getattr(err, "pos", 0) or 0
-    near = s[max(0, pos - 30):pos + 30].replace("\n", "\\n")
+    near = _last_resort(scrub(s[max(0, pos - 30):pos + 30])).replace("\n", "\\n")  # shown: no protocol
     if pos >= len(s) - 1 or str(getattr(err, "msg", "")).startswith("Unterminated string"):
         return ("the arguments JSON is truncated (it ends before the object is closed); "
                 "send the complete JSON object again")
@@ -998,7 +998,7 @@ def _normalize(call_id: str, name: str, text: str | None, notes: list[str]) -> R
     canon = clean_name(name or "")
     if not canon:  # a placeholder name: the history sent back to the server needs one
         return RecoveredCall(call_id, UNNAMED, None, "the tool call has no tool name; "
-                             "resend it with a recipient such as to=functions.shell")
+                             "send it again as a tool call that names one of the tools")
     if canon == APPLY_PATCH and _raw_patch(text) is not None:
         return _normalize_patch(call_id, {"input": _raw_patch(text)}, notes)
     try:
@@ -1311,8 +1311,8 @@ def _answer_mentions(result: Recovery, mentions: list[tuple[str, bool]]) -> None
     name = clean_name(recipient) or UNNAMED
     ours = name if name in foreign.TOOL_NAMES else foreign.ours_for(name)
     if ours:
-        error = (f"{name}: the call came with no arguments, so nothing ran (only the recipient "
-                 f"to={recipient.strip()} was written, as text). {foreign.usage(ours).capitalize()}")
+        error = (f"{name}: the call came with no arguments, so nothing ran (the recipient was written "
+                 f"as text, with nothing after it). {foreign.usage(ours).capitalize()}")
     elif name == UNNAMED:
         error = f"the tool call has no tool name and no arguments. The tools are: {foreign.tool_list()}."
     else:

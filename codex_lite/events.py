@@ -157,6 +157,20 @@ class EnvelopeRepair(Event):
     nudged: dict[str, int] = field(default_factory=dict)
     scrubbed: dict[str, int] = field(default_factory=dict)
 
+    def notes(self) -> list[str]:
+        """The lines a person is shown (scrubbed debris is only counted)."""
+        out = []
+        n = sum(self.recovered.values())
+        if n:
+            out.append("recovered a tool call the model sent as text" if n == 1
+                       else f"recovered {n} tool calls the model sent as text")
+        n = sum(self.nudged.values())
+        if n:
+            out.append("the model sent a tool call as text that could not be run; it was told how to call "
+                       "the tool" if n == 1 else f"the model sent {n} tool calls as text that could not be "
+                       "run; it was told how to call the tools")
+        return out
+
 
 @dataclass
 class Error(Event):

@@ -149,6 +149,9 @@ class HumanPrinter:
             self.say("\n".join(f"{marks[s['status']]} {s['step']}" for s in event.plan), "italic")
         elif isinstance(event, ev.Retry):
             self.say(_retry_text(event), "dim")
+        elif isinstance(event, ev.EnvelopeRepair):
+            for note in event.notes():
+                self.say(note, "dim")
         elif isinstance(event, ev.TurnFailed):
             self.say(f"error: {event.message}", "red")
 

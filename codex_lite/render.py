@@ -137,6 +137,10 @@ class Renderer:
         for step in e.plan:
             self.line(f"{marks.get(step.get('status'), '-')} {step.get('step')}", "italic", indent="  ")
 
+    def on_envelope_repair(self, e: ev.EnvelopeRepair) -> None:
+        for note in e.notes():
+            self.line(note, "dim")
+
     def on_retry(self, e: ev.Retry) -> None:
         wait = f" in {e.wait_seconds:g}s, Ctrl-C stops" if e.wait_seconds else ""
         self.line(self.mark("~ ", "↻ ") + f"retrying ({e.reason}): attempt {e.attempt + 1}/"

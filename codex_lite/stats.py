@@ -1,9 +1,11 @@
-"""`codex-lite stats`: token usage and retry statistics recorded by telemetry.
+"""`codex-lite stats`: token usage, retry statistics and leaked tool calls recorded by telemetry.
 
 It reads the all-time summary in the telemetry folder (`[telemetry] dir`, default $CODEX_HOME/logs),
 so the retry heuristics ([retry] max_attempts, wait_seconds; request_max_retries) can be tuned with
 real data: how many attempts were made, how many retried tasks recovered, at which attempt, and how
-long was spent waiting. `--json` prints the same numbers as one object for scripts.
+long was spent waiting. It also says how often the server leaked tool calls into text: calls
+recovered and run, corrections sent to the model, protocol scrubbed from answers, per class of leak.
+`--json` prints the same numbers as one object for scripts.
 """
 
 from __future__ import annotations
@@ -74,4 +76,15 @@ def render(data: dict[str, Any]) -> str:
     if t["recovered_at_attempt"]:
         at = sorted(t["recovered_at_attempt"].items(), key=lambda kv: int(kv[0]))
         lines.append("  recovered at     " + ", ".join(f"attempt {k}: {_n(v)}" for k, v in at))
-    return "\n".join(lines)
+    return "\n".join(lines + _envelope_lines(t.get("envelope") or {}))
+
+
+def _envelope_lines(table: dict[str, Any]) -> list[str]:
+    """Tool calls the server leaked into text, per action and class of leak (most frequent first)."""
+    lines = ["", "tool calls sent as text"]
+    for action in ("recovered", "nudged", "scrubbed"):
+        row = table.get(action) or {}
+        total = sum(int(v or 0) for v in row.values())
+        kinds = ", ".join(f"{k} {_n(v)}" for k, v in sorted(row.items(), key=lambda kv: (-kv[1], kv[0])))
+        lines.append(f"  {action:<16} {_n(total)}" + (f" ({kinds})" if kinds else ""))
+    return lines

@@ -13,7 +13,8 @@ name patterns that begin with our marker line (`{"writer":"codex-lite telemetry"
     debug-<UTC time>-<pid>.jsonl     the debug trace of one run (`.2.jsonl`, ... after rotation)
     usage-<session id>.jsonl         one line per turn: tokens, latency, tool calls, retry attempts
                                      (moved aside as `usage-<id>.<time>-<pid>-<n>.jsonl` when it grows)
-    usage-summary.json               all-time totals (tokens, retries, recoveries, waits), rewritten
+    usage-summary.json               all-time totals (tokens, retries, recoveries, waits, tool calls
+                                     the model sent as text per class of leak), rewritten
                                      in place at each turn end; never pruned
     .lock                            serialises writers: size checks and writes happen under it
 
@@ -75,11 +76,14 @@ PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Kinds whose remaining fields are not conversation content (error texts come from our own code).
 PUBLIC_KINDS = set(PRIVATE_FIELDS) | {"history_rewind", "usage", "retry", "retry_outcome", "error",
-                                      "turn_completed", "turn_failed", "model_selection"}
+                                      "turn_completed", "turn_failed", "model_selection", "envelope_repair"}
 TOKEN_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
 COUNTERS = ("turns", "failed_turns", "requests", *TOKEN_FIELDS, "tool_calls", "tool_errors",
             "retry_attempts", "retry_episodes", "recoveries", "retry_failures", "retry_interrupted")
 FLOATS = ("latency_seconds", "duration_seconds", "wait_seconds")
+# envelope_repair events: action -> leak class -> count (the classes of envelope.CLASSES)
+REPAIR_ACTIONS = ("recovered", "nudged", "scrubbed")
+REPAIR_CLASSES = frozenset(("harmony", "bare_json", "recipient_only", "glued_channel", "residue"))
 
 _live: list[Telemetry] = []           # open listeners: flushed by the exit, signal and crash hooks
 _latest: dict[str, Telemetry] = {}    # the newest listener per folder, even once off: for /status
@@ -253,7 +257,7 @@ def _reason_key(reason: str) -> str:
 def _empty_totals() -> dict[str, Any]:
     totals: dict[str, Any] = {name: 0 for name in COUNTERS}
     totals.update({name: 0.0 for name in FLOATS})
-    totals.update({"by_scope": {}, "by_reason": {}, "recovered_at_attempt": {}})
+    totals.update({"by_scope": {}, "by_reason": {}, "recovered_at_attempt": {}, "envelope": {}})
     return totals
 
 
@@ -268,7 +272,7 @@ def merge_totals(into: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
         into[name] = int(into.get(name) or 0) + int(delta.get(name) or 0)
     for name in FLOATS:
         into[name] = round(float(into.get(name) or 0) + float(delta.get(name) or 0), 3)
-    for table in ("by_scope", "by_reason", "recovered_at_attempt"):
+    for table in ("by_scope", "by_reason", "recovered_at_attempt", "envelope"):
         mine = into.setdefault(table, {})
         for key, row in (delta.get(table) or {}).items():
             if table == "by_reason" and key not in mine and len(mine) >= MAX_REASONS:
@@ -562,6 +566,7 @@ def _new_turn() -> dict[str, Any]:
     turn: dict[str, Any] = {name: 0 for name in ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors")}
     turn["latency_seconds"] = 0.0
     turn["started"] = time.monotonic()
+    turn["envelope"] = {}
     return turn
 
 
@@ -707,6 +712,11 @@ class Telemetry:
             turn["latency_seconds"] += float(event.latency_seconds or 0)
         elif kind == "tool_call":
             turn["tool_calls"] += 1
+        elif kind == "envelope_repair":
+            for action in REPAIR_ACTIONS:
+                for leak, n in (getattr(event, action, None) or {}).items():
+                    if isinstance(n, int) and n > 0:
+                        _bump(turn["envelope"], action, leak if leak in REPAIR_CLASSES else "other", n)
         elif kind == "tool_result" and not event.ok:
             turn["tool_errors"] += 1
         elif kind == "model_selection":
@@ -734,6 +744,8 @@ class Telemetry:
             line["latency_seconds"] = round(turn["latency_seconds"], 3)
             line["duration_seconds"] = round(time.monotonic() - turn["started"], 3)
             line["retries"] = attempts
+            if turn["envelope"]:
+                line["envelope"] = turn["envelope"]
             if not ok:
                 line["error"] = str(event.message)[:300]
             self._usage_line(line)
@@ -741,6 +753,7 @@ class Telemetry:
             delta.update({k: line[k] for k in ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors",
                                                 "latency_seconds", "duration_seconds")})
             delta["turns"], delta["failed_turns"] = 1, 0 if ok else 1
+            delta["envelope"] = turn["envelope"]
             self._merge(merge_totals(delta, retry_delta))
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)

@@ -180,3 +180,52 @@ def test_interrupt_during_the_retry_wait_is_a_failed_turn(server, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         agent.run("q")
     assert of(seen, ev.Retry) and of(seen, ev.TurnFailed)[0].message == "interrupted"
+
+
+# -- leaked tool calls: recovered, nudged, bounded -------------------------------------------------
+
+def test_a_bare_json_call_runs_and_is_reported_as_recovered(make_agent, server, tmp_path):
+    agent, seen, _ = make_agent(completion('{"name": "shell", "arguments": {"command": ["touch", "b.txt"]}}'),
+                                completion("made it"))
+    assert agent.run("make b.txt").ok
+    assert (tmp_path / "b.txt").exists()
+    [repair] = of(seen, ev.EnvelopeRepair)
+    assert (repair.recovered, repair.nudged, repair.scrubbed) == ({"bare_json": 1}, {}, {})
+    reply = server.chat_requests()[1]["messages"]
+    assert reply[-2]["role"] == "assistant" and reply[-2]["content"] is None
+    assert reply[-2]["tool_calls"][0]["function"]["name"] == "shell"
+
+
+def test_a_leaked_call_to_an_unknown_tool_is_a_nudge_listing_the_tools(make_agent, server):
+    agent, seen, _ = make_agent(completion('{"name": "get_weather", "arguments": {"city": "Berlin"}}'),
+                                completion("I cannot check the weather."))
+    assert agent.run("weather?").ok
+    answer = server.chat_requests()[1]["messages"][-1]
+    assert answer["role"] == "tool" and "no tool named 'get_weather'" in answer["content"]
+    assert all(name in answer["content"] for name in ("shell", "apply_patch", "update_plan"))
+    [repair] = of(seen, ev.EnvelopeRepair)
+    assert (repair.recovered, repair.nudged) == ({}, {"bare_json": 1})
+
+
+def test_nudges_are_bounded_then_the_turn_fails_with_one_line(make_agent, server):
+    mention = completion("I will list the files. to=functions.shell")
+    agent, seen, _ = make_agent(*[mention] * 4, completion("never reached"))
+    result = agent.run("list the files")
+    assert not result.ok and "\n" not in result.error
+    assert "tool calls as text" in result.error and "3" in result.error
+    assert len(server.chat_requests()) == 4  # three nudges sent, the fourth answer ends the turn
+    called = {c["id"] for m in agent.history for c in m.get("tool_calls") or []}
+    answered = {m["tool_call_id"] for m in agent.history if m.get("role") == "tool"}
+    assert called == answered  # the history stays valid for a resume
+    assert of(seen, ev.TurnFailed)[0].message == result.error
+    assert sum(sum(r.nudged.values()) for r in of(seen, ev.EnvelopeRepair)) == 4
+
+
+def test_a_nudge_then_a_good_call_completes_the_turn(make_agent, server, tmp_path):
+    agent, seen, _ = make_agent(completion("to=functions.shell"),
+                                completion('{"command": ["touch", "c.txt"]}'),
+                                completion("done"))
+    result = agent.run("make c.txt")
+    assert result.ok and (tmp_path / "c.txt").exists()
+    first_answer = server.chat_requests()[1]["messages"][-1]
+    assert first_answer["role"] == "tool" and '{"command": ["bash", "-lc", "ls -la"]}' in first_answer["content"]

@@ -476,3 +476,17 @@ def test_code_blocks_are_wrapped_not_cut():
     Renderer(out, color=False, width=20)(ev.AgentMessage(text="```\n" + "x" * 30 + "END\n```", final=True))
     lines = out.getvalue().splitlines()
     assert all(len(line) <= 20 for line in lines) and lines[-1].endswith("END")
+
+
+def test_a_call_sent_as_text_is_recovered_with_a_note(env):
+    env["model"].set_script([
+        completion('{"name": "shell", "arguments": {"command": ["ls"]}}'),
+        completion("I will look. to=functions.shell"),
+        completion("made it"),
+    ])
+    code, screen = run_repl("list the files\r/quit\r")
+    assert code == 0, screen
+    assert "$ ls" in screen
+    assert "recovered a tool call the model sent as text" in screen
+    assert "the model sent a tool call as text that could not be run" in screen
+    assert "to=" not in screen and "made it" in screen

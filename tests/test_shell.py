@@ -75,9 +75,12 @@ def test_bad_arguments_go_back_to_the_model(tmp_path, args, hint):
     assert isinstance(seen[-1], ev.ToolResult) and not seen[-1].ok
 
 
-def test_unknown_tool(tmp_path):
+def test_unknown_tool_lists_the_tools_with_an_example_each(tmp_path):
     box, _ = toolbox(tmp_path)
-    assert "unknown tool 'browser'" in box.run("c", "browser", {})
+    answer = box.run("c", "browser", {})
+    assert "no tool named 'browser'" in answer
+    assert '{"command": ["bash", "-lc", "ls -la"]}' in answer and "*** Begin Patch" in answer
+    assert '"plan"' in answer
 
 
 def test_timeout_kills_the_whole_process_group(tmp_path):

@@ -530,3 +530,28 @@ def test_per_event_cost_is_small(home, started):
     run(1000)
     small, big = run(5000), run(50000)
     assert big / small < 25, (small, big)
+
+
+def test_envelope_repairs_are_counted_per_class_and_shown_by_stats(home, started):
+    config = make_config(home)
+    tele = started(config)
+    tele(ev.TurnStarted(prompt="p"))
+    tele(ev.EnvelopeRepair(recovered={"bare_json": 2, "harmony": 1}, nudged={"recipient_only": 1},
+                           scrubbed={"residue": 3}))
+    tele(ev.EnvelopeRepair(recovered={"bare_json": 1}, nudged={}, scrubbed={"glued_channel": 1}))
+    tele(ev.TurnCompleted())
+    total = telemetry.summary(config)["all_time"]["envelope"]
+    assert total == {"recovered": {"bare_json": 3, "harmony": 1}, "nudged": {"recipient_only": 1},
+                     "scrubbed": {"residue": 3, "glued_channel": 1}}
+    tele.close()
+    saved = telemetry.summary(config)["all_time"]["envelope"]  # written to the summary file
+    assert saved == total
+    line = json.loads((home / "logs" / "usage-s1.jsonl").read_text().splitlines()[-1])
+    assert line["envelope"]["recovered"] == {"bare_json": 3, "harmony": 1}
+    text = stats.render(telemetry.summary(config))
+    assert "tool calls sent as text" in text
+    assert "recovered        4 (bare_json 3, harmony 1)" in text
+    assert "nudged           1 (recipient_only 1)" in text
+    assert "scrubbed         4 (residue 3, glued_channel 1)" in text
+    records = trace_records(home / "logs")
+    assert any(r["event"] == "envelope_repair" and r["recovered"] == {"bare_json": 1} for r in records)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from codex_lite import events as ev
 from codex_lite.tools import apply_patch as patching
-from codex_lite.tools import search_rails, shells
+from codex_lite.tools import calls, search_rails, shells
 from codex_lite.tools.shell import ShellSettings, low_memory_note, run_command
 
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
@@ -91,13 +91,15 @@ class ToolBox:
 
     specs = TOOL_SPECS
 
+    def has(self, name: str) -> bool:
+        return name in calls.TOOL_NAMES
+
     def run(self, call_id: str, name: str, args: dict[str, Any]) -> str:
         """Carry out one call and return what the model is told."""
         handler = {"shell": self._shell, "apply_patch": self._apply_patch,
                    "update_plan": self._update_plan}.get(name)
         if handler is None:
-            return self._fail(call_id, name, f"unknown tool {name!r}; available tools: shell, "
-                                             "apply_patch, update_plan")
+            return self._fail(call_id, name, calls.unknown_tool(name))
         try:
             return handler(call_id, args)
         except ToolError as exc:
