@@ -5,15 +5,27 @@ gpt-oss speaks "harmony": `<|start|>assistant<|channel|>commentary to=functions.
 `tool_calls`, but many (vLLM, Ollama, LM Studio, llama.cpp, hosted gateways) leak it: raw tokens in
 `content`, calls inside the reasoning text, tokens stripped to bare words (`analysis...assistantfinal
 ...`), the content type glued to the tool name, broken JSON. Users then see raw tokens, or the agent
-stops mid-task because the call it needed was never seen.
+stops mid-task because the call it needed was never seen. The leaks fall in classes (CLASSES, counted
+by telemetry): `harmony` envelopes, `bare_json` (the whole answer is a JSON call), `recipient_only`
+(`to=functions.NAME` with nothing to send), `glued_channel` (junk of any script glued to a header or
+between it and its body) and `residue` (`user to=assistant`, `assistantcode{...}`, `?...`).
 
 `recover()` takes the text fields of one answer and returns what the model meant:
 
-    recover(content, reasoning_texts, structured_calls) -> Recovery(text, reasoning, calls, diagnostics)
+    recover(content, reasoning_texts, structured_calls) -> Recovery(text, reasoning, calls, diagnostics,
+                                                                    scrubbed)
 
 - `analysis` text goes to `reasoning`; `final` text and recipient-less `commentary` (a preamble, which
   Codex shows to the user) go to `text`; a message with a recipient (`to=NAME`, in the role part or
-  the channel part of the header) becomes a RecoveredCall.
+  the channel part of the header, or stripped: `analysis to=NAME`, `user to=NAME` anywhere in text,
+  with junk glued before the word) becomes a RecoveredCall, tagged with the class it came from.
+- A whole answer that is JSON calls (bare_calls: `{"name", "arguments"|"parameters"}`, an array of
+  them, or exactly our tools' arguments such as `{"command": [...]}`) is run; an answer that merely
+  contains JSON, or JSON that is data (a record, a tool schema), stays an answer.
+- The last step (_shown) enforces one rule on the text and reasoning returned: no harmony token, no
+  recipient marker, no channel word glued to a role (find_leak). What recovery left is removed and
+  counted in `scrubbed`; a recipient written with nothing to send becomes one error call telling the
+  model how to call the tool it seemed to want, unless the answer holds real calls.
 - Structured calls come first, keep their ids and are normalised the same way (`normalize_call`);
   leaked calls follow with a synthetic id (`call_` + random hex) and `recovered=True`. A leaked call
   identical to a structured one (servers that send both) or repeated across fields is dropped once.
@@ -25,8 +37,10 @@ stops mid-task because the call it needed was never seen.
 
 Normalisation (the same for structured and leaked calls):
 - names: `functions.`/`container.` prefixes, token residue, glued content types (`shelljson`) and
-  channel words are removed; `exec`, `shell_command`, `bash`, `container.exec`, `exec_command`, ...
-  map to `shell`. Unknown names pass through cleaned (the agent answers "unknown tool").
+  channel words are removed; `exec`, `shell_command`, `bash`, `container.exec`, `exec_command`,
+  `execute_bash`, ... map to `shell`; the tools of other agents map to ours where the meaning is
+  clear (tools/calls.py: `Write` -> apply_patch, `read_file` -> `cat`). Unknown names pass through
+  cleaned (the agent answers with the list of tools).
 - shell arguments: `cmd` -> `command`; a string command -> `["bash", "-lc", s]`; `timeout`,
   `timeoutMs`, `timeout_seconds`, ... -> `timeout_ms` in milliseconds; `cwd` and friends ->
   `workdir`. A missing `workdir` stays missing: the shell tool defaults it to the session's cwd,
@@ -34,10 +48,12 @@ Normalisation (the same for structured and leaked calls):
 - `{"input": "*** Begin Patch..."}` sent to shell, or an argv `["apply_patch", PATCH]` / `[PATCH]`
   without a workdir, becomes an `apply_patch` call.
 - tolerant JSON: code fences, prose around one object, a stray closing bracket, missing closing
-  brackets, double encoding, one level of over-escaping, a one-element list and a `{"name",
-  "arguments"}` wrapper are repaired when only one reading is possible; a patch whose newlines were
-  escaped twice is unescaped; a shell call whose arguments are a bare command line runs it with
-  `bash -lc`. Anything else becomes an error call.
+  brackets, double encoding, one level of over-escaping, backslashes JSON does not know (`\\(` in a
+  regex), raw line breaks in strings, a one-element list and a `{"name", "arguments"}` wrapper are
+  repaired when only one reading is possible; a patch whose newlines were escaped twice is
+  unescaped; a shell call whose arguments are a bare command line runs it with `bash -lc` (never a
+  sentence or an ellipsis). Anything else becomes an error call, which ends with how to call the
+  tool right (its name and an argument example).
 
 Stripped tokens are recognised only where they cannot be prose: `assistantfinal`-style markers
 anywhere, and a channel word at the very start of a field only when glued to its text (`analysisWe`,
@@ -45,9 +61,11 @@ anywhere, and a channel word at the very start of a field only when glued to its
 
 The parser is linear in its input and its memory is proportional to it: token candidates are found
 by `str.find` and one regex that starts with a literal and has no nested quantifiers, every header
-read is bounded, and every repair re-parses the arguments a bounded number of times. It never
-raises. Also public: `normalize_call`, `clean_name`, `parse_arguments` (raises ArgumentsError),
-`scrub` (removes tokens from any text) and `SPECIAL_TOKENS`.
+read is bounded, every backward look is bounded, the JSON strings of a body are scanned forward
+once, and every repair re-parses the arguments a bounded number of times. A well-formed answer (every
+`<|` and `|>` in a whole token) takes a fast path: one C-speed regex split. It never raises. Also
+public: `normalize_call`, `clean_name`, `parse_arguments` (raises ArgumentsError), `bare_calls`,
+`find_leak` (the rule), `scrub` (removes tokens from any text), `SPECIAL_TOKENS` and `CLASSES`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ user sees, the bound on nudges, `codex-lite stats` and the demo.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

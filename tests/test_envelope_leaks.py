@@ -170,7 +170,8 @@ def test_junk_between_the_header_and_the_json_body(between):
 
 
 def test_a_recipient_inside_json_arguments_is_not_a_header():
-    patch = "*** Begin Patch\n*** Add File: doc.md\n+a call looks like commentary to=functions.shell json{}\n*** End Patch"
+    patch = ("*** Begin Patch\n*** Add File: doc.md\n+a call looks like commentary to=functions.shell json{}\n"
+             "*** End Patch")
     got = recover('<|channel|>commentary to=functions.apply_patch<|message|>' + json.dumps({"input": patch}))
     assert one(got).arguments == {"input": patch}
 
