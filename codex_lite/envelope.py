@@ -74,6 +74,7 @@ import json
 import math
 import os
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -785,7 +786,11 @@ def _recipient_text(part: str, j: int) -> str:
 
 def clean_name(name: str) -> str:
     """Canonical tool name: residue, prefixes and glued content types removed, aliases mapped."""
-    n = (name or "")[:_NAME_LIMIT * 2]
+    return _clean_name((name or "")[:_NAME_LIMIT * 2])
+
+
+@lru_cache(maxsize=256)  # the same few names come back in every answer
+def _clean_name(n: str) -> str:
     for cut in ("<|", "|>", "{", "(", "<"):
         k = n.find(cut)
         if k >= 0:
@@ -1003,6 +1008,7 @@ _TIMEOUT_S = ("timeout_seconds", "timeout_s", "timeout_sec", "timeout_secs", "ti
               "timeoutSec", "timeout_in_seconds")
 _WORKDIR = ("workdir", "cwd", "working_directory", "workingDirectory", "working_dir", "dir",
             "directory")
+_TIMEOUT_KEYS = frozenset(("timeout",) + _TIMEOUT_MS + _TIMEOUT_S)
 
 
 def normalize_call(call_id: str, name: str, arguments_text: str | None) -> RecoveredCall:
@@ -1165,8 +1171,7 @@ def _normalize_workdir(args: dict) -> None:
 def _normalize_timeout(args: dict, notes: list[str]) -> None:
     """One `timeout_ms` in milliseconds; an unreadable timeout is dropped (the tool's default
     applies) rather than failing a command the model otherwise got right."""
-    found = [(k, args.pop(k)) for k in list(args) if k == "timeout" or k in _TIMEOUT_MS
-             or k in _TIMEOUT_S]
+    found = [(k, args.pop(k)) for k in list(args) if k in _TIMEOUT_KEYS]
     if not found:
         return
     key, value = found[0]
@@ -1248,16 +1253,18 @@ def _normalize_plan(call_id: str, args: dict) -> RecoveredCall:
 # ----------------------------------------------------------------------------------------------
 # recover()
 
-@dataclass
 class _Found:
     """What one field (content or one reasoning text) held."""
-    text: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    calls: list[tuple[str, str, str]] = field(default_factory=list)  # (raw name, raw arguments, class)
-    over_limit: int = 0  # leaked calls beyond MAX_LEAKED_CALLS, reported, not run
-    mentions: list[str] = field(default_factory=list)  # recipients written with nothing to send
-    scrubbed: list[str] = field(default_factory=list)  # classes of what was dropped from the text
-    plain: bool = False  # no protocol at all: shown as it is
+    __slots__ = ("text", "reasoning", "calls", "over_limit", "mentions", "scrubbed", "plain")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls: list[tuple[str, str, str]] = []  # (raw name, raw arguments, class)
+        self.over_limit = 0  # leaked calls beyond MAX_LEAKED_CALLS, reported, not run
+        self.mentions: list[str] = []  # recipients written with nothing to send
+        self.scrubbed: list[str] = []  # classes of what was dropped from the text
+        self.plain = False  # no protocol at all: shown as it is
 
     def add_call(self, name: str, args: str, origin: str = "harmony") -> None:
         if len(self.calls) < MAX_LEAKED_CALLS:
@@ -1376,6 +1383,9 @@ def _with_usage(call: RecoveredCall) -> RecoveredCall:
 def _add_new(parts: list[str], new: list[str]) -> None:
     """Add one field's parts, skipping those an earlier field already gave: a server that copies
     the answer into both content and reasoning shows it once (repeats within a field stay)."""
+    if not parts:
+        parts.extend(p for p in new if p)
+        return
     seen = set(parts)
     parts.extend(p for p in new if p and p not in seen)
 
@@ -1677,8 +1687,7 @@ def _our_arguments(value: dict) -> tuple[str, str] | None:
     """Exactly the argument object of one of our tools: `{"command": [...]}`, `{"cmd": [...],
     "workdir": ...}`, `{"input": "*** Begin Patch..."}`, `{"plan": [{"step": ...}]}`."""
     keys = set(value)
-    if ("command" in keys or "cmd" in keys) and \
-            keys <= _SHELL_KEYS | set(_WORKDIR) | set(_TIMEOUT_MS) | set(_TIMEOUT_S):
+    if ("command" in keys or "cmd" in keys) and keys <= _SHELL_ARGUMENT_KEYS:
         command = value.get("command", value.get("cmd"))
         if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
             return SHELL, json.dumps(value)
@@ -1693,6 +1702,9 @@ def _our_arguments(value: dict) -> tuple[str, str] | None:
             all(isinstance(p, dict) and "step" in p for p in plan):
         return UPDATE_PLAN, json.dumps(value)
     return None
+
+
+_SHELL_ARGUMENT_KEYS = _SHELL_KEYS | frozenset(_WORKDIR) | _TIMEOUT_KEYS
 
 
 def _truncated_call_name(s: str) -> str | None:
