@@ -380,9 +380,8 @@ def _match_recipient(s: str, p: int, flushed: int):
         j -= 1
     if not word and s.find("{", p, p + 256) < 0:
         return None
-    end, tokens = _recipient_header(s, p, word)
-    glued = j < start or _junk_before_body(s, end)
-    return j, end, [("start", ""), ("origin", "glued_channel" if glued else "harmony")] + tokens
+    end, tokens = _recipient_header(s, p, word)  # junk between it and the body: see _body_origin
+    return j, end, [("start", ""), ("origin", "glued_channel" if j < start else "harmony")] + tokens
 
 
 def _recipient_header(s: str, p: int, word: str) -> tuple[int, list[tuple[str, str]]]:
@@ -412,11 +411,6 @@ def _word_at(s: str, k: int, word: str) -> bool:
     return s.startswith(word, k) and not s[k + len(word):k + len(word) + 1].isalpha()
 
 
-def _junk_before_body(s: str, end: int) -> bool:
-    """Anything but spaces and a content type between a header and its JSON body (`  天天中彩票{`)."""
-    k = s.find("{", end, end + 256)
-    between = s[end:k].strip() if k >= 0 else ""
-    return bool(between) and between not in _CONTENT_TYPES and not between.startswith("<|")
 
 
 def _bare_role_recipient(s: str, p: int) -> tuple[int, list[tuple[str, str]]]:
