@@ -179,8 +179,7 @@ def _well_formed_tokens(s: str) -> Iterable[tuple[str, str]] | None:
     """The fast path for the common answer: every `<|` and `|>` belongs to a whole token, no
     stripped marker and no `to=` outside a header. The pieces the general lexer would give, from
     one C-speed regex; None when the field needs the general lexer."""
-    opened = s.count("<|")
-    if not opened or opened != s.count("|>") or s[:1] == "t" or s.startswith(_CHANNELS):
+    if "<|" not in s or s[:1] == "t" or s.startswith(_CHANNELS):
         return None
     if not _FULL_TOKEN:
         _FULL_TOKEN.append(re.compile("<\\|(" + _NAMES_RE + ")\\|>"))
@@ -190,15 +189,12 @@ def _well_formed_tokens(s: str) -> Iterable[tuple[str, str]] | None:
             return None
         k = s.find("assistant", k + 9)
     if len(s) >= 65536:  # large: verified in one pass, then split lazily so memory stays flat
-        return _iter_tokens(s) if _verified(s, opened) else None
-    parts = _FULL_TOKEN[0].split(s)  # [text, name, text, name, ..., text]
-    if len(parts) // 2 != opened:
-        return None
-    if "to=" in s:
-        for i in range(2, len(parts), 2):
-            if "to=" in parts[i] and parts[i - 1] not in _HEADER_TOKENS:
-                return None
-        if "to=" in parts[0]:
+        return _iter_tokens(s) if _verified(s) else None
+    parts = _FULL_TOKEN[0].split(s)  # [text, name, text, name, ..., text]: each text is checked once
+    for i in range(0, len(parts), 2):
+        text = parts[i]
+        if text and ("<|" in text or "|>" in text or ("to=" in text and (i == 0 or parts[i - 1] not in
+                                                                          _HEADER_TOKENS))):
             return None
     return [(p, "") if i % 2 else ("text", p) for i, p in enumerate(parts) if p or i % 2]
 
@@ -206,15 +202,18 @@ def _well_formed_tokens(s: str) -> Iterable[tuple[str, str]] | None:
 _HEADER_TOKENS = frozenset(("start", "channel", "constrain"))
 
 
-def _verified(s: str, opened: int) -> bool:
-    found, last, header = 0, 0, False
-    check_to = "to=" in s
+def _verified(s: str) -> bool:
+    """_well_formed_tokens's check for a large field, one token at a time."""
+    last, header = 0, False
     for m in _FULL_TOKEN[0].finditer(s):
-        found += 1
-        if check_to and not header and s.find("to=", last, m.start()) >= 0:
+        if not _clean_between(s, last, m.start(), header):
             return False
         header, last = m.group(1) in _HEADER_TOKENS, m.end()
-    return found == opened and not (check_to and not header and s.find("to=", last) >= 0)
+    return _clean_between(s, last, len(s), header)
+
+
+def _clean_between(s: str, i: int, j: int, header: bool) -> bool:
+    return s.find("<|", i, j) < 0 and s.find("|>", i, j) < 0 and (header or s.find("to=", i, j) < 0)
 
 
 def _pieces(s: str) -> Iterable[tuple[str, str]]:
@@ -1311,8 +1310,8 @@ def _recover(content, reasoning_texts, structured_calls) -> Recovery:
     if plain:  # nothing of the protocol anywhere: the rule holds already
         result.text, result.reasoning = "\n\n".join(text_parts), "\n\n".join(reasoning_parts)
         return result
-    result.text, in_text = _shown(scrub("\n\n".join(text_parts)), result)
-    result.reasoning, in_reasoning = _shown(scrub("\n\n".join(reasoning_parts)), result)
+    result.text, in_text = _shown("\n\n".join(text_parts), result)
+    result.reasoning, in_reasoning = _shown("\n\n".join(reasoning_parts), result)
     _answer_mentions(result, mentions + [(m, True) for m in in_text] + [(m, False) for m in in_reasoning])
     return result
 
@@ -1437,8 +1436,17 @@ def _key(call: RecoveredCall) -> str:
     return call.name + "\0!" + (call.error or "")
 
 
+_ID_PREFIX: list[str] = []  # random per process, drawn on first use
+_ID_COUNT = [0]
+
+
 def _new_id() -> str:
-    return "call_" + os.urandom(6).hex()
+    """`call_` + a random per-process prefix (8 hex digits) + a counter (at least 4): unique in a
+    process, and across the processes of one resumed session but for a 1 in 4 billion chance."""
+    if not _ID_PREFIX:
+        _ID_PREFIX.append(os.urandom(4).hex())
+    _ID_COUNT[0] += 1
+    return f"call_{_ID_PREFIX[0]}{_ID_COUNT[0]:04x}"
 
 
 def _scan_field(value: str, is_reasoning: bool, diagnostics: list[str]) -> _Found:
@@ -1765,7 +1773,11 @@ def find_leak(text: str) -> str | None:
 def _shown(text: str, result: Recovery) -> tuple[str, list[str]]:
     """The last step before text is shown (the rule of find_leak): protocol that recovery left in
     it is removed and counted; the recipients found there are returned for _answer_mentions."""
-    if not text or ("to=" not in text and "assistant" not in text and "<|" not in text and "|>" not in text):
+    if not text:
+        return text, []
+    if "<|" in text or "|>" in text:
+        text = scrub(text)  # tokens the lexer left in text pieces (rebuilt ones, dangling halves)
+    elif "to=" not in text and "assistant" not in text:
         return text, []
     out = text
     mentions: list[str] = []
