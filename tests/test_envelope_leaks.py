@@ -230,6 +230,7 @@ def test_find_leak_leaves_prose_and_code_alone(clean):
     ("bash", {"command": "ls"}, "shell", {"command": ["bash", "-lc", "ls"]}),
     ("shell_command", {"command": "ls"}, "shell", {"command": ["bash", "-lc", "ls"]}),
     ("read_file", {"path": "a.txt"}, "shell", {"command": ["cat", "a.txt"]}),
+    ("read_file", {"path": "-n"}, "shell", {"command": ["cat", "./-n"]}),  # a file name, not an option
     ("Read", {"file_path": "a.txt", "offset": 10, "limit": 5}, "shell", {"command": ["sed", "-n", "10,14p", "a.txt"]}),
     ("view_file", {"path": "a.txt", "start_line": 3, "end_line": 9}, "shell",
      {"command": ["sed", "-n", "3,9p", "a.txt"]}),

@@ -129,6 +129,8 @@ def _read(name: str, args: dict[str, Any]):
     first = _line(args, "start_line", "line_start", "startLine", "offset", "from_line")
     last = _line(args, "end_line", "line_end", "endLine", "to_line")
     limit = _line(args, "limit", "max_lines", "lines")
+    if path.startswith("-"):
+        path = "./" + path  # a file name, never an option of cat or sed
     if last is None and limit is not None:
         last = (first or 1) + limit - 1
     if first is None and last is None:
