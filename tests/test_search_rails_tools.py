@@ -111,6 +111,8 @@ SCRIPTS = [
     ("find src -type f -name '*.py'", 0),
     ("find . -type f -not -path '*/node_modules/*' | sort", 0),
     ("grep -rn --include=*.{py,txt} TODO . | sort", 0),
+    ("grep -rn TODO * | sort", 0),
+    ("grep -rln TODO src/* | sort", 0),
     ("for f in $(find . -name '*.md'); do wc -l < \"$f\"; done", 0),
 ]
 

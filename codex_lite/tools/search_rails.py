@@ -609,9 +609,18 @@ def _batches(files, limit: int = 96 * 1024):
 
 
 def _targets(g: GrepArgs, errors: list[str]):
-    """Command-line operands expanded: directories walked, everything else passed as given."""
+    """Command-line operands expanded: directories walked, everything else passed as given.
+
+    A heavy folder among the operands can only come from the shell's glob (`grep -r TODO *`):
+    the rail is not used when the command names one. It is skipped like GNU grep skips a
+    command-line folder that --exclude-dir matches."""
+    import fnmatch
+
     for op in g.operands or ["."]:
         if op != "-" and os.path.isdir(op):
+            name = os.path.basename(op.rstrip("/"))
+            if name in HEAVY_DIRS or any(fnmatch.fnmatchcase(name, d) for d in g.exclude_dirs):
+                continue
             yield from _walk(op, g.deref, g, errors)
         else:
             yield op  # files, "-" and missing paths: the real grep reports on them
