@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from codex_lite import events as ev
 from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
+from codex_lite.records import dataclass
 from codex_lite.tools import calls as tool_calls
 from codex_lite.tools.children import Terminated
 from codex_lite.tools.toolbox import ToolBox

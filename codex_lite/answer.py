@@ -9,11 +9,11 @@ recovery's last step enforces that rule on the text and reasoning it returns.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from codex_lite import envelope
 from codex_lite import events as ev
+from codex_lite.records import dataclass, field
 
 
 @dataclass

@@ -32,10 +32,10 @@ import os
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from codex_lite import events as ev
 from codex_lite import read_only
+from codex_lite.records import dataclass, field
 from codex_lite.tools.toolbox import ApprovalDecision, ApprovalRequest
 
 POLICIES = ("untrusted", "on-request", "on-failure", "never")

@@ -76,9 +76,9 @@ import os
 import re
 from functools import lru_cache
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
+from codex_lite.records import dataclass, field
 from codex_lite.tools import calls as foreign
 
 

@@ -8,8 +8,9 @@ with `from_dict()` (used by resume).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Callable, ClassVar
+
+from codex_lite.records import asdict, dataclass, field, fields
 
 
 @dataclass

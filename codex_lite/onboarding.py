@@ -19,10 +19,10 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from codex_lite.config import REASONING_EFFORTS, Provider, normalize_litellm_url
+from codex_lite.records import dataclass
 
 TABLE = "model_providers.litellm"
 TEST_PROMPT = "Reply with the single word OK."

@@ -10,8 +10,7 @@ unreadable (None), which the approval policy turns into a question.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from codex_lite.records import dataclass, field
 from codex_lite.tools.sh_syntax import Word
 
 

@@ -30,12 +30,12 @@ the system.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from codex_lite import read_only_git
 from codex_lite.program_options import Options, Parsed, parse_options
 from codex_lite.program_options import options as _opts
+from codex_lite.records import dataclass
 from codex_lite.tools import sh_syntax
 from codex_lite.tools.sh_syntax import Word
 

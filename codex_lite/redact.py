@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import fields, replace
 from typing import Any
+
+from codex_lite.records import fields, replace
 
 REDACTED = "[redacted]"
 MIN_CHARS = 8
@@ -28,7 +29,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
-    """The field names of an event class, looked up once (dataclasses.fields builds a new tuple on
+    """The field names of an event class, looked up once (records.fields builds a new tuple on
     every call, and this runs for every event)."""
     names = _FIELD_NAMES.get(cls)
     if names is None:

@@ -29,10 +29,10 @@ import stat
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from codex_lite import events as ev
+from codex_lite.records import dataclass, field
 
 META = "session_meta"
 RESUMED = "session_resumed"

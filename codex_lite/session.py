@@ -9,7 +9,6 @@ the folder it is opened in (the model is told when that differs from the folder 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
 
 from codex_lite import events as ev
 from codex_lite import rollout, telemetry
@@ -17,6 +16,7 @@ from codex_lite.agent import Agent, RetryPolicy
 from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
+from codex_lite.records import dataclass, fields
 from codex_lite.tools import patch_fs
 from codex_lite.tools.child_env import child_environment
 from codex_lite.tools.shell import ShellSettings

@@ -29,9 +29,9 @@ reading, atomic commit), patch_diff (unified diffs from the replacements), patch
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
+from codex_lite.records import dataclass, field
 from codex_lite.tools.patch_diff import (
     Opcode,
     opcodes_from_replacements,

@@ -22,7 +22,7 @@ Errors are `PatchSyntaxError` with the 1-based line number of the patch, so the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from codex_lite.records import dataclass, field
 
 BEGIN = "*** Begin Patch"
 END = "*** End Patch"

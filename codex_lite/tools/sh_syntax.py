@@ -29,7 +29,7 @@ skips here-document bodies, and raises `Bail` when it meets something it does no
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from codex_lite.records import dataclass
 
 # Unquoted characters that stand for themselves in every POSIX-family shell.
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,%+=@-!")

@@ -18,10 +18,10 @@ import selectors
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from codex_lite.platform_info import mem_available_bytes
+from codex_lite.records import dataclass, field
 from codex_lite.tools import children
 
 # What the model sees of a command's output: Codex shows 10 KiB / 256 lines, head and tail.

@@ -20,7 +20,8 @@ it cannot work, nothing runs and the model gets an explanation instead of a half
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from codex_lite.records import dataclass
 
 # Shells that understand `-c SCRIPT` with POSIX syntax.
 SHELLS = ("bash", "zsh", "ksh", "mksh", "ash", "dash", "sh", "yash", "loksh", "oksh", "posh")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from codex_lite import events as ev
+from codex_lite.records import dataclass
 from codex_lite.tools import apply_patch as patching
 from codex_lite.tools import calls, search_rails, shells
 from codex_lite.tools.shell import ShellSettings, low_memory_note, run_command
