@@ -31,6 +31,8 @@ def test_version_is_fast_and_imports_next_to_nothing():
 
 
 def test_exec_turn_never_imports_prompt_toolkit(tmp_path):
+    """Nor the TOML parser when there is no config.toml and no -c, nor the standard dataclasses
+    (codex_lite.records): each costs tens of milliseconds on a router's CPU."""
     server = ScriptedServer().start()
     try:
         server.set_script([completion(tool_calls=[("shell", {"command": ["ls"]})]), completion("done")])
@@ -44,6 +46,7 @@ def test_exec_turn_never_imports_prompt_toolkit(tmp_path):
     assert "codex_lite.agent" in names and "urllib3" in names
     assert not {n for n in names if n.startswith("prompt_toolkit")}
     assert "codex_lite.repl" not in names and "codex_lite.onboarding" not in names
+    assert not names & {"tomllib", "tomli", "dataclasses", "inspect"}
 
 
 def test_help_names_every_command_and_exec_option():
