@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""Build the device packages without an SDK: the OpenWrt `.ipk` and the Termux `.deb`.
+"""Build the device packages without an SDK: the OpenWrt `.ipk` and `.apk`, and the Termux `.deb`.
 
     python3 packaging/pkgbuild.py ipk [--out dist]     (also: make -C openwrt ipk)
+    python3 packaging/pkgbuild.py apk [--out dist]     (also: make -C openwrt apk)
     python3 packaging/pkgbuild.py deb [--out dist]     (also: termux/build-deb.sh)
 
-Both packages hold the same private tree, `<prefix>/lib/codex-lite/{codex_lite,vendor}`, plus a
+All three hold the same private tree, `<prefix>/lib/codex-lite/{codex_lite,vendor}`, plus a
 launcher `<prefix>/bin/codex-lite`. The vendored wheels are the pinned, hash-checked ones from
 packaging/vendor.txt, downloaded from PyPI into build/wheels/ (never committed).
 
 Why our own writer for the .ipk: opkg reads a gzip'd tar (not `ar`) whose members are GNU tar
 (opkg rejects the PAX headers that Python's tarfile writes by default). Everything is written
 with fixed owners and SOURCE_DATE_EPOCH times so the same commit gives the same bytes.
+The .apk (apk-tools 3, OpenWrt 25.12+) is written by packaging/adb.py, again without apk-tools.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import apkv3
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR_TXT = ROOT / "packaging" / "vendor.txt"
@@ -50,7 +54,6 @@ PRUNE = (
     "urllib3/contrib/pyopenssl.py",
     "urllib3/contrib/socks.py",
 )
-
 
 @dataclass(frozen=True)
 class Pin:
@@ -152,6 +155,7 @@ def unpack_wheel(wheel: Path, vendor: Path) -> None:
                 dest = vendor / name
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(zf.read(info))
+
 
 
 # --------------------------------------------------------------------------- the private tree
@@ -283,6 +287,64 @@ def build_ipk(out_dir: Path, work: Path, wheels: list[Path]) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- .apk (OpenWrt 25.12+)
+
+
+def openwrt_release(makefile: Path = OPENWRT_MAKEFILE) -> str:
+    """PKG_RELEASE of openwrt/Makefile: the `-rN` of the version apk shows."""
+    return re.search(r"^PKG_RELEASE\s*:?=\s*(\d+)\s*$", makefile.read_text(), re.MULTILINE).group(1)
+
+
+def apk_folders(root: Path) -> list[apkv3.Folder]:
+    """Every folder under root (the root itself as "") with its files, modes normalised."""
+    folders = []
+    for path in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+        files = [apkv3.File(p.name, p.read_bytes(), 0o755 if p.stat().st_mode & 0o111 else 0o644)
+                 for p in sorted(path.iterdir()) if p.is_file()]
+        folders.append(apkv3.Folder("" if path == root else path.relative_to(root).as_posix(), files))
+    return folders
+
+
+def stage_apk(work: Path, wheels: list[Path]) -> Path:
+    """The .apk's file tree: the .ipk's, plus the list of its files that the SDK adds to every
+    package (/lib/apk/packages/NAME.list, read by OpenWrt's scripts and tools)."""
+    data = work / "apk-data"
+    shutil.rmtree(data, ignore_errors=True)
+    stage_tree(data, "/usr", wheels, flavour_launcher("openwrt", "/usr"))
+    listed = f"/lib/apk/packages/{NAME}.list"
+    files = sorted([*("/" + p.relative_to(data).as_posix() for p in data.rglob("*") if p.is_file()), listed])
+    (data / listed.lstrip("/")).parent.mkdir(parents=True)
+    (data / listed.lstrip("/")).write_text("".join(f"{p}\n" for p in files))
+    return data
+
+
+def apk_info(epoch: int) -> dict[str, str | int | list[str]]:
+    """The package info, as the SDK's `apk mkpkg --info` gives it (build-time added)."""
+    return {"name": NAME, "version": f"{version()}-r{openwrt_release()}",
+            "description": " ".join(DESCRIPTION.split()), "arch": "noarch", "license": "Apache-2.0",
+            "origin": NAME, "maintainer": MAINTAINER, "url": HOMEPAGE, "build-time": epoch,
+            "depends": ["libc", *openwrt_depends()]}
+
+
+def apk_scripts() -> dict[str, str]:
+    """openwrt/Makefile's postinst and prerm. apk runs post-upgrade instead of post-install on an
+    upgrade (it compiles the new sources the same way), and pre-deinstall only on a removal."""
+    postinst = makefile_script("postinst")
+    return {"post-install": postinst, "post-upgrade": postinst, "pre-deinstall": makefile_script("prerm")}
+
+
+def build_apk(out_dir: Path, work: Path, wheels: list[Path]) -> Path:
+    """codex-lite-<ver>-r<release>.apk for apk-tools 3 (OpenWrt 25.12+): same files, depends and
+    scripts as the .ipk, written by packaging/apkv3.py (unsigned: apk add --allow-untrusted)."""
+    epoch = source_date_epoch()
+    info = apk_info(epoch)
+    data = stage_apk(work, wheels)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{NAME}-{info['version']}.apk"
+    path.write_bytes(apkv3.apk_bytes(info, apk_folders(data), apk_scripts(), epoch))
+    return path
+
+
 # --------------------------------------------------------------------------- .deb (Termux)
 
 
@@ -339,7 +401,7 @@ def build_deb(out_dir: Path, work: Path, wheels: list[Path], prefix: str = TERMU
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=["ipk", "deb", "tree", "debscripts", "version"],
+    parser.add_argument("kind", choices=["ipk", "apk", "deb", "tree", "debscripts", "version"],
                         help="tree: stage <root><prefix>/{bin,lib} only (the SDK and termux/build.sh use "
                              "it); debscripts: write Termux's postinst and prerm into --out")
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="dist folder, or the root for tree")
@@ -359,6 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.kind == "ipk":
         print(build_ipk(args.out, args.work, wheels))
+    elif args.kind == "apk":
+        print(build_apk(args.out, args.work, wheels))
     elif args.kind == "deb":
         print(build_deb(args.out, args.work, wheels, args.prefix or TERMUX_PREFIX))
     else:

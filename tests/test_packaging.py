@@ -36,13 +36,14 @@ _BUILT: dict[str, Path] = {}
 
 
 def build_packages_once(tmp_path_factory) -> dict[str, Path]:
-    """Both packages, built once per session by the standalone builders (as CI and release do);
-    shared by every test module that needs them."""
+    """The three packages, built once per session by the standalone builders (as CI and release
+    do); shared by every test module that needs them."""
     if not _BUILT:
         out = tmp_path_factory.mktemp("dist")
         work = tmp_path_factory.mktemp("pkgwork")
         wheels = pkgbuild.fetch_wheels(pkgbuild.read_pins())
-        _BUILT.update(ipk=pkgbuild.build_ipk(out, work, wheels), deb=pkgbuild.build_deb(out, work, wheels))
+        _BUILT.update(ipk=pkgbuild.build_ipk(out, work, wheels), deb=pkgbuild.build_deb(out, work, wheels),
+                      apk=pkgbuild.build_apk(out, work, wheels))
     return _BUILT
 
 
@@ -312,7 +313,7 @@ def test_deb_missing_dependency_is_refused(packages, tmp_path):
 # --------------------------------------------------------------------------- sizes, pins, versions
 
 
-@pytest.mark.parametrize("kind", ["ipk", "deb"])
+@pytest.mark.parametrize("kind", ["ipk", "deb", "apk"])
 def test_package_size_budget(packages, kind):
     size = packages[kind].stat().st_size
     assert size < MAX_PACKAGE_BYTES, f"{packages[kind].name}: {size} bytes"
@@ -344,19 +345,21 @@ def test_makefile_version_comes_from_the_package():
 
 
 def test_release_script(tmp_path):
-    """scripts/release: the four artifacts named by the version, and sums that check."""
+    """scripts/release: the five artifacts named by the version, and sums that check."""
     env = {**os.environ, "PYTHON": sys.executable}
     result = subprocess.run(["bash", str(REPO / "scripts" / "release"), str(tmp_path / "out")], env=env,
                             capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     ver = pkgbuild.version()
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == sorted(["SHA256SUMS", f"codex-lite_{ver}_all.ipk", f"codex-lite_{ver}_all.deb",
+    apk = f"codex-lite-{ver}-r{pkgbuild.openwrt_release()}.apk"
+    assert names == sorted(["SHA256SUMS", f"codex-lite_{ver}_all.ipk", f"codex-lite_{ver}_all.deb", apk,
                             f"codex_lite-{ver}.tar.gz", f"codex_lite-{ver}-py3-none-any.whl"])
     check = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path / "out", capture_output=True,
                            text=True, check=False)
-    assert check.returncode == 0 and check.stdout.count(": OK") == 4, check.stdout
+    assert check.returncode == 0 and check.stdout.count(": OK") == 5, check.stdout
     read_ipk(tmp_path / "out" / f"codex-lite_{ver}_all.ipk")
+    assert (tmp_path / "out" / apk).read_bytes()[:4] == b"ADBd"
 
 
 # --------------------------------------------------------------------------- the feed Makefile
