@@ -55,6 +55,22 @@ PRUNE = (
     "urllib3/contrib/socks.py",
 )
 
+# Build-time edits of vendored files (path -> [(text, replacement)]) that move an import to where
+# it is used. Each text must be found exactly once, so a new wheel version fails the build here
+# instead of shipping unedited. urllib3.connection imports urllib3.http2 for its small probe
+# cache, and that package's __init__ imports importlib.metadata (zipfile, pathlib, csv...: about
+# 50-90 ms on a router's CPU) only for inject_into_urllib3(), an opt-in HTTP/2 mode that needs h2,
+# which no package of ours ships.
+LAZY_IMPORTS = {
+    "urllib3/http2/__init__.py": [
+        ("from importlib.metadata import version\n", ""),
+        ("    # First check if h2 version is valid\n",
+         "    from importlib.metadata import version  # moved here by codex-lite's packaging\n\n"
+         "    # First check if h2 version is valid\n"),
+    ],
+}
+
+
 @dataclass(frozen=True)
 class Pin:
     """One vendored wheel: `name==version --hash=sha256:HEX  # url: URL` in vendor.txt."""
@@ -154,8 +170,17 @@ def unpack_wheel(wheel: Path, vendor: Path) -> None:
             else:
                 dest = vendor / name
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(zf.read(info))
+            dest.write_bytes(edit_vendored(name, zf.read(info)))
 
+
+def edit_vendored(name: str, data: bytes) -> bytes:
+    """Apply LAZY_IMPORTS to one file of a wheel."""
+    for old, new in LAZY_IMPORTS.get(name, []):
+        text = data.decode()
+        if text.count(old) != 1:
+            raise RuntimeError(f"{name}: expected {old!r} once; update LAZY_IMPORTS for this wheel")
+        data = text.replace(old, new).encode()
+    return data
 
 
 # --------------------------------------------------------------------------- the private tree

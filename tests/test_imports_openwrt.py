@@ -1,9 +1,8 @@
 """Every module `codex-lite` imports, mapped to the OpenWrt package that ships it.
 
-OpenWrt splits the standard library: python3-light is most of it, and the modules below live in
-their own python3-* packages (from openwrt/packages lang/python/python3/files/python3-package-*.mk
-and python3-find-stdlib-depends.sh). openwrt/Makefile must DEPEND on exactly the packages whose
-modules the installed agent loads, apart from OPTIONAL ones that are only tried.
+OpenWrt splits the standard library: python3-light is most of it, and the modules in
+openwrt_stdlib.py live in their own python3-* packages. openwrt/Makefile must DEPEND on exactly
+the packages whose modules the installed agent loads, apart from OPTIONAL ones that are only tried.
 
 The runs are real: the unpacked .ipk with a clean interpreter, `codex-lite exec --json` doing a
 shell command and a patch against the scripted model, and the REPL on a pseudo-terminal doing one
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_git_repo
+from openwrt_stdlib import ABSENT, MODULE_PACKAGE, OPTIONAL, SPLIT_PACKAGES
 from processes import read_pty
 from scripted_server import completion
 from test_packaging import build_packages_once, pkgbuild  # pkgbuild: packaging/ is put on sys.path there
@@ -36,46 +36,6 @@ from test_packaging_install import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-
-# OpenWrt package -> top-level modules it moves out of python3-light.
-SPLIT_PACKAGES: dict[str, tuple[str, ...]] = {
-    "python3-asyncio": ("asyncio",),
-    "python3-cgi": ("cgi",),
-    "python3-cgitb": ("cgitb",),
-    "python3-codecs": ("unicodedata", "_codecs_cn", "_codecs_hk", "_codecs_iso2022", "_codecs_jp",
-                       "_codecs_kr", "_codecs_tw"),
-    "python3-ctypes": ("ctypes", "_ctypes"),
-    "python3-dbm": ("dbm", "_dbm", "_gdbm"),
-    "python3-decimal": ("decimal", "_decimal"),
-    "python3-distutils": ("distutils",),
-    "python3-email": ("email",),
-    "python3-lib2to3": ("lib2to3",),
-    "python3-logging": ("logging",),
-    "python3-lzma": ("lzma", "_lzma"),
-    "python3-multiprocessing": ("multiprocessing", "_multiprocessing"),
-    "python3-ncurses": ("curses", "_curses", "_curses_panel"),
-    "python3-openssl": ("ssl", "_ssl", "_hashlib"),
-    "python3-pydoc": ("pydoc", "doctest", "pydoc_data"),
-    "python3-readline": ("readline",),
-    "python3-sqlite3": ("sqlite3", "_sqlite3"),
-    "python3-unittest": ("unittest",),
-    "python3-urllib": ("urllib",),
-    "python3-uuid": ("uuid", "_uuid"),
-    "python3-venv": ("venv", "ensurepip"),
-    "python3-webbrowser": ("webbrowser",),
-    "python3-xml": ("xml", "xmlrpc", "_elementtree", "pyexpat"),
-}
-# Not packaged for OpenWrt at all.
-ABSENT = ("tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "test", "_osx_support")
-# Imported only inside try/except ImportError; the agent works without them.
-OPTIONAL = {
-    "python3-openssl": "ssl and _hashlib: urllib3, http.client and asyncio try them; needed only for an "
-                       "https:// base_url (opkg install python3-openssl ca-bundle)",
-    "python3-lzma": "shutil and zipfile try lzma; nothing here reads .xz",
-    "python3-ctypes": "prompt_toolkit tries ctypes to save and restore the C-level SIGINT handler "
-                      "around a prompt (its issue 1576); without it Python's own handler is used",
-}
-MODULE_PACKAGE = {m: pkg for pkg, mods in SPLIT_PACKAGES.items() for m in mods}
 
 HOOK = '''"""Test hook: record sys.modules at exit; make CODEX_LITE_BLOCK's modules unimportable."""
 import atexit, os, sys
@@ -222,6 +182,8 @@ def test_makefile_depends_on_exactly_what_is_imported(installed, model, tmp_path
     loaded = exec_modules(installed, model, tmp_path / "exec", set())
     loaded |= repl_modules(installed, model, tmp_path / "repl", set())
     assert "codex_lite.exec" in loaded and "prompt_toolkit" in loaded and "urllib3" in loaded
+    # packaging edits the vendored urllib3 so that start-up skips importlib.metadata (LAZY_IMPORTS)
+    assert "importlib.metadata" not in loaded and "urllib3.http2" in loaded
     absent = sorted(m for m in loaded if m.partition(".")[0] in ABSENT)
     assert not absent, f"not available on OpenWrt: {absent}"
     needed: dict[str, list[str]] = {}

@@ -329,6 +329,17 @@ def test_vendor_pins_are_pure_python_and_hashed():
         assert pkgbuild.sha256_file(path) == pin.sha256
 
 
+def test_vendored_edits_apply_exactly_once():
+    """LAZY_IMPORTS fails the build when a wheel no longer has the text it edits."""
+    name, edits = next(iter(pkgbuild.LAZY_IMPORTS.items()))
+    original = "".join(old for old, _ in edits).encode()
+    edited = pkgbuild.edit_vendored(name, original).decode()
+    assert all(new in edited for _, new in edits)
+    with pytest.raises(RuntimeError, match="LAZY_IMPORTS"):
+        pkgbuild.edit_vendored(name, b"# a new release of the file\n")
+    assert pkgbuild.edit_vendored("other/module.py", b"x = 1\n") == b"x = 1\n"
+
+
 def test_termux_recipe_version_matches_setup_cfg():
     recipe = (REPO / "termux" / "build.sh").read_text()
     assert re.search(r'^TERMUX_PKG_VERSION="?([^"\n]+)"?$', recipe, re.MULTILINE).group(1) == pkgbuild.version()
