@@ -37,7 +37,8 @@ class Field:
         self.default, self.default_factory = default, default_factory
 
     def __repr__(self) -> str:
-        return f"Field(name={self.name!r}, default={self.default!r}, default_factory={self.default_factory!r})"
+        return (f"Field(name={self.name!r}, default={self.default!r}, "
+                f"default_factory={self.default_factory!r})")
 
 
 def field(*, default: Any = MISSING, default_factory: Any = MISSING) -> Any:

@@ -65,8 +65,8 @@ LAZY_IMPORTS = {
     "urllib3/http2/__init__.py": [
         ("from importlib.metadata import version\n", ""),
         ("    # First check if h2 version is valid\n",
-         "    from importlib.metadata import version  # moved here by codex-lite's packaging\n\n"
-         "    # First check if h2 version is valid\n"),
+         ("    from importlib.metadata import version  # moved here by codex-lite's packaging\n\n"
+          "    # First check if h2 version is valid\n")),
     ],
 }
 

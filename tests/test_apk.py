@@ -185,7 +185,8 @@ def ash_root(root: Path) -> Path:
     for applet in ("sh", "rm", "echo", "cat", "touch", "mkdir", "find"):
         (bindir / applet).symlink_to("busybox")
     (root / "usr" / "bin").mkdir(parents=True)
-    (root / "usr" / "bin" / "python3").write_text('#!/bin/sh\necho "$@" >> /python3-calls\necho "--" >> /python3-calls\n'
+    (root / "usr" / "bin" / "python3").write_text('#!/bin/sh\necho "$@" >> /python3-calls\n'
+                                                  'echo "--" >> /python3-calls\n'
                                                   'touch /usr/lib/codex-lite/.compiled-on-device\n')
     (root / "usr" / "bin" / "python3").chmod(0o755)
     return root
@@ -225,7 +226,8 @@ def test_upgrade_runs_post_upgrade(packages, tmp_path, monkeypatch):
     assert apk("--root", str(root), "--initdb", "--allow-untrusted", "--no-network", "add", *stubs,
                str(packages["apk"])).returncode == 0
     monkeypatch.setattr(pkgbuild, "openwrt_release", lambda: "99")
-    newer = pkgbuild.build_apk(tmp_path / "newer", tmp_path / "work", pkgbuild.fetch_wheels(pkgbuild.read_pins()))
+    wheels = pkgbuild.fetch_wheels(pkgbuild.read_pins())
+    newer = pkgbuild.build_apk(tmp_path / "newer", tmp_path / "work", wheels)
     upgraded = apk("--root", str(root), "--allow-untrusted", "--no-network", "add", str(newer))
     assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
     assert "post-upgrade" in upgraded.stdout and "pre-deinstall" not in upgraded.stdout
@@ -237,6 +239,7 @@ def test_upgrade_runs_post_upgrade(packages, tmp_path, monkeypatch):
 def test_missing_dependency_is_refused(packages, tmp_path):
     """depends really is enforced: without python3-light (and the others) apk installs nothing."""
     root = ash_root(tmp_path / "root")
-    done = apk("--root", str(root), "--initdb", "--allow-untrusted", "--no-network", "add", str(packages["apk"]))
+    done = apk("--root", str(root), "--initdb", "--allow-untrusted", "--no-network", "add",
+               str(packages["apk"]))
     assert done.returncode != 0 and "python3-light" in done.stdout + done.stderr
     assert owned_by_us(root) == []

@@ -109,6 +109,7 @@ def test_unsupported_options_are_refused_not_ignored():
 def test_codex_lite_never_imports_dataclasses():
     """The point of records: `exec` (and the REPL's modules) load without dataclasses and inspect."""
     code = ("import sys; import codex_lite.exec, codex_lite.session, codex_lite.repl, codex_lite.onboarding, "
-            "codex_lite.approvals, codex_lite.stats; print(sorted({'dataclasses', 'inspect'} & set(sys.modules)))")
+            "codex_lite.approvals, codex_lite.stats; "
+            "print(sorted({'dataclasses', 'inspect'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
