@@ -17,7 +17,7 @@ from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
 from codex_lite.records import dataclass, fields
-from codex_lite.tools import patch_fs
+from codex_lite.tools import patch_fs, shells
 from codex_lite.tools.child_env import child_environment
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import Approver, ToolBox
@@ -108,6 +108,7 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
         patch_fs.recover(cwd, journal_dir(config))
     if resume is None:  # before the agent exists, so the file holds the history from its first message
         recorder = _record(bus, config, session_id, cwd, model, None)
+    shells.remember_features_in(os.path.join(config.codex_home, "shell-features.json"))
     tools = ToolBox(cwd=cwd, emit=bus, shell=shell_settings(config, client), sandbox_mode=config.sandbox_mode,
                     approver=approver, journal_dir=journal_dir(config))
     agents_files = find_agents_files(cwd, config.codex_home)

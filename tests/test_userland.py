@@ -314,6 +314,33 @@ def test_shell_features_probe(bbpath):
 
 
 @needs_busybox
+def test_shell_features_are_remembered_per_binary(bbpath, tmp_path, monkeypatch):
+    """The probe forks the shell seven times (~150 ms on a router): a later run reads the answer
+    from $CODEX_HOME/shell-features.json, until the shell binary changes."""
+    calls = tmp_path / "calls"
+    shell = tmp_path / "ash"  # a real ash that counts how often it is started
+    shell.write_text(f'#!{BUSYBOX} sh\necho x >> {calls}\nexec {BUSYBOX} sh "$@"\n')
+    shell.chmod(0o755)
+    monkeypatch.setattr(shells, "_features_cache", {})
+    monkeypatch.setattr(shells, "_features_file", None)
+    store = tmp_path / "home" / "shell-features.json"
+    shells.remember_features_in(str(store))
+    first = shells.shell_features(str(shell))
+    assert calls.read_text().count("x") == 1 and "array" not in first
+    assert first == shells.shell_features(os.path.join(bbpath, "ash"))
+    shells._features_cache.clear()  # a new run
+    assert shells.shell_features(str(shell)) == first
+    assert calls.read_text().count("x") == 1 and store.is_file()
+    shell.write_text(shell.read_text() + "# upgraded\n")  # another binary: probed again
+    shells._features_cache.clear()
+    assert shells.shell_features(str(shell)) == first
+    assert calls.read_text().count("x") == 2
+    store.write_text("not json")  # a damaged file is probed over, never trusted
+    shells._features_cache.clear()
+    assert shells.shell_features(str(shell)) == first and calls.read_text().count("x") == 3
+
+
+@needs_busybox
 @pytest.mark.parametrize("script,hint", [
     ("touch MARK; for i in {1..3}; do echo $i; done", "brace expansion"),
     ("touch MARK; x=abc; echo ${x^^}", "use tr"),

@@ -315,20 +315,88 @@ for c in '[[' source declare typeset shopt mapfile readarray let pushd popd; do
 done
 """
 _features_cache: dict = {}
+_features_file: str | None = None
+_FEATURES_KEPT = 16  # shell binaries remembered in the file
+
+
+def remember_features_in(path: str | None) -> None:
+    """Keep probed shell features in the JSON file `path` across runs. The probe forks the shell
+    seven times, about 150 ms on a router's CPU (bench/emulated.py): with the file it is paid once
+    per shell binary (its path, inode, size and mtime) instead of once per `codex-lite exec`."""
+    global _features_file
+    _features_file = path
 
 
 def shell_features(shell: str) -> set:
-    """Which of _FEATURES this shell has (one probe per shell per process)."""
+    """Which of _FEATURES this shell has (one probe per shell per process, or per binary with
+    remember_features_in)."""
     if shell not in _features_cache:
-        import subprocess
-
-        try:
-            p = subprocess.run([shell, "-c", _PROBE], check=False, stdin=subprocess.DEVNULL,
-                               capture_output=True, timeout=10)
-            _features_cache[shell] = set(p.stdout.decode("utf-8", "replace").split())
-        except (OSError, subprocess.SubprocessError):
-            _features_cache[shell] = set(_FEATURES)  # cannot tell: assume all, never refuse
+        identity = _binary_identity(shell)
+        stored = _load_features().get(identity) if identity else None
+        if isinstance(stored, list):
+            _features_cache[shell] = set(stored) & set(_FEATURES)
+        else:
+            found = _probe_features(shell)
+            if found is not None and identity:
+                _store_features(identity, found)
+            _features_cache[shell] = set(_FEATURES) if found is None else found  # unknown: never refuse
     return _features_cache[shell]
+
+
+def _probe_features(shell: str) -> set | None:
+    """What the shell prints for _PROBE; None when it could not be run."""
+    import subprocess
+
+    try:
+        p = subprocess.run([shell, "-c", _PROBE], check=False, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return set(p.stdout.decode("utf-8", "replace").split())
+
+
+def _binary_identity(shell: str) -> str | None:
+    """The real file behind `shell`, as path:inode:size:mtime; None when there is no file to keep."""
+    if _features_file is None:
+        return None
+    try:
+        real = os.path.realpath(shell)
+        st = os.stat(real)
+    except OSError:
+        return None
+    return f"{real}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _load_features() -> dict:
+    import json
+
+    try:
+        with open(_features_file, encoding="utf-8") as f:  # type: ignore[arg-type]
+            data = json.load(f)
+    except (OSError, ValueError, TypeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _store_features(identity: str, found: set) -> None:
+    """Add one entry (the newest _FEATURES_KEPT stay); a file that cannot be written is no loss."""
+    import json
+
+    data = _load_features()
+    data.pop(identity, None)
+    data[identity] = sorted(found)
+    data = dict(list(data.items())[-_FEATURES_KEPT:])
+    tmp = f"{_features_file}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(_features_file) or ".", exist_ok=True)  # type: ignore[arg-type]
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, _features_file)  # type: ignore[arg-type]
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def bashisms(script: str) -> set:
