@@ -34,7 +34,10 @@ def _common(parser, sub: bool = False) -> None:
                         default=argparse.SUPPRESS if sub else None, help="no telemetry for this run")
 
 
-def build_parser():
+def build_parser(command: str | None = None):
+    """The whole command line, or with `command` ("exec", "resume", "stats") only that command's
+    options: the other commands keep their name and help, and main() parses faster (each option
+    costs argparse a help formatter; ~30 ms per run on a router's CPU)."""
     import argparse
 
     parser = argparse.ArgumentParser(
@@ -47,12 +50,15 @@ def build_parser():
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 help="exec, resume or stats; anything else is a first prompt for the REPL")
+    for name, help_, description, add_options in _COMMANDS:
+        command_parser = sub.add_parser(name, help=help_, description=description)
+        if command in (None, name):
+            _common(command_parser, sub=True)
+            add_options(command_parser)
+    return parser
 
-    ex = sub.add_parser("exec", help="run one task non-interactively and print the answer",
-                        description="Run one task without asking questions. The final answer goes to "
-                                    "stdout, progress to stderr. Exit code 0 on success, 1 on failure, "
-                                    "130 on Ctrl-C, 143 on SIGTERM, 129 on SIGHUP.")
-    _common(ex, sub=True)
+
+def _exec_options(ex) -> None:
     ex.add_argument("--json", action="store_true",
                     help="print events as JSON lines (the schema of `codex exec --json`)")
     ex.add_argument("-o", "--output-last-message", metavar="FILE",
@@ -62,18 +68,26 @@ def build_parser():
     ex.add_argument("prompt", nargs="?", help="the task; `-` (or a pipe) reads it from stdin")
     _resume_args(ex)
 
-    rs = sub.add_parser("resume", help="continue an earlier session in the REPL",
-                        description="Continue an earlier session with its history.")
-    _common(rs, sub=True)
+
+def _resume_options(rs) -> None:
     rs.add_argument("session_id", nargs="?", help="the session to continue (see $CODEX_HOME/sessions)")
     rs.add_argument("--last", action="store_true", help="continue the newest session")
     rs.add_argument("prompt", nargs="?", help="optional prompt to send right away")
 
-    st = sub.add_parser("stats", help="show token usage and retry statistics from telemetry",
-                        description="Usage and retry statistics recorded by telemetry.")
-    _common(st, sub=True)
+
+def _stats_options(st) -> None:
     st.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
-    return parser
+
+
+_COMMANDS = (
+    ("exec", "run one task non-interactively and print the answer",
+     "Run one task without asking questions. The final answer goes to stdout, progress to stderr. "
+     "Exit code 0 on success, 1 on failure, 130 on Ctrl-C, 143 on SIGTERM, 129 on SIGHUP.", _exec_options),
+    ("resume", "continue an earlier session in the REPL", "Continue an earlier session with its history.",
+     _resume_options),
+    ("stats", "show token usage and retry statistics from telemetry",
+     "Usage and retry statistics recorded by telemetry.", _stats_options),
+)
 
 
 def _resume_args(parser) -> None:
@@ -86,6 +100,19 @@ def _resume_args(parser) -> None:
 
 COMMANDS = ("exec", "resume", "stats")
 OPTIONS_WITH_VALUE = ("-m", "--model", "-c", "--config", "-p", "--profile", "-C", "--cd")
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command that argv asks for, None for the REPL (options and their values skipped)."""
+    i = 0
+    while i < len(argv) and argv[i] != "--":
+        if argv[i] in OPTIONS_WITH_VALUE:
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return argv[i] if argv[i] in COMMANDS else None
+    return None
 
 
 def _split_repl_prompt(argv: list[str]) -> tuple[list[str], str | None]:
@@ -132,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"codex-lite {__version__}")
         return EXIT_OK
     argv, repl_prompt = _split_repl_prompt(_rewrite_exec_resume(list(argv)))
-    args = build_parser().parse_args(argv)
+    args = build_parser(_command_of(argv)).parse_args(argv)
     if args.command is None:
         args.prompt = repl_prompt
     from codex_lite.config import ConfigError

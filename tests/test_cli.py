@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from codex_lite import __version__
-from codex_lite.cli import _rewrite_exec_resume, _split_repl_prompt, build_parser
+from codex_lite.cli import _command_of, _rewrite_exec_resume, _split_repl_prompt, build_parser
 from scripted_server import ScriptedServer, completion
 
 
@@ -72,6 +72,17 @@ def test_routing(argv, command, prompt):
     args = build_parser().parse_args(rest)
     assert args.command == command
     assert (args.prompt if command else repl_prompt) == prompt
+
+
+@pytest.mark.parametrize("argv", [
+    ["exec", "--json", "-m", "x", "-o", "out.txt", "hi"], ["-p", "small", "exec", "-C", "/tmp", "hi"],
+    ["exec", "--resume-last", "go on"], ["stats", "--json"], ["resume", "--last"], ["resume", "abc", "go"],
+    ["-m", "exec", "fix it"], ["fix it"], [],
+])
+def test_the_parser_of_one_command_reads_like_the_whole(argv):
+    """main() builds only the options of the command it runs: the result must not change."""
+    rest, _ = _split_repl_prompt(argv)
+    assert vars(build_parser(_command_of(rest)).parse_args(rest)) == vars(build_parser().parse_args(rest))
 
 
 def test_exec_resume_forms():
