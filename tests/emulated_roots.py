@@ -257,15 +257,16 @@ def trim_stdlib(root: Path, keep_packages: set[str]) -> list[str]:
     return modules
 
 
-def install_ipk(root: Path, ipk: Path) -> subprocess.CompletedProcess:
-    """What opkg does: data.tar.gz onto the root, then control's postinst run there (by BusyBox
-    ash, its #!/bin/sh) with `configure` and PKG_ROOT=/. Returns the postinst's run."""
+def install_ipk(root: Path, ipk: Path, dest: str = "/") -> subprocess.CompletedProcess:
+    """What opkg does: data.tar.gz onto the root (or into its folder `dest`, as `opkg -d` would),
+    then control's postinst run there (by BusyBox ash, its #!/bin/sh) with `configure` and
+    PKG_ROOT=dest. Returns the postinst's run."""
     import tarfile
 
     with tarfile.open(ipk, "r:gz") as outer:
         parts = {m.name.removeprefix("./"): outer.extractfile(m).read() for m in outer if m.isfile()}
     with tarfile.open(fileobj=_bytes_io(parts["data.tar.gz"]), mode="r:gz") as data:
-        data.extractall(root, filter="tar")
+        data.extractall(root / dest.lstrip("/"), filter="tar")
     with tarfile.open(fileobj=_bytes_io(parts["control.tar.gz"]), mode="r:gz") as control:
         postinst = control.extractfile("./postinst").read()
     script = root / "tmp" / "codex-lite.postinst"
@@ -273,7 +274,7 @@ def install_ipk(root: Path, ipk: Path) -> subprocess.CompletedProcess:
     script.chmod(0o755)
     try:
         return run_in(root, ["/tmp/codex-lite.postinst", "configure"],
-                      device_env("mipsel", {"PKG_ROOT": "/"}))
+                      device_env("mipsel", {"PKG_ROOT": dest}))
     finally:
         script.unlink()
 
