@@ -93,7 +93,10 @@ def _is_classvar(annotation: Any) -> bool:
 
 def _process(cls: type, frozen: bool) -> type:
     own: dict[str, Field] = {}
-    for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+    annotations = cls.__dict__.get("__annotations__")
+    if annotations is None:  # Python 3.14 without `from __future__ import annotations` (PEP 649)
+        annotations = getattr(cls, "__annotations__", {})
+    for name, annotation in annotations.items():
         if _is_classvar(annotation):
             continue
         value = cls.__dict__.get(name, MISSING)
