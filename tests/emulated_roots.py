@@ -162,7 +162,8 @@ def build(spec: RootSpec, log=None) -> float:
         log(f"building the {spec.name} root ({spec.suite}, {spec.arch}) in {final} ...")
     argv = [_host_tool("debootstrap") or "debootstrap", f"--arch={spec.arch}", "--variant=minbase",
             f"--include={','.join(spec.include)}", spec.suite, str(tmp), MIRROR]
-    done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=3600)
+    env = {**os.environ, "PATH": os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])}
+    done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=3600, env=env)
     if done.returncode != 0:
         detail = (done.stdout + done.stderr)[-3000:]
         debootstrap_log = tmp / "debootstrap" / "debootstrap.log"
