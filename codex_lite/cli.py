@@ -40,8 +40,9 @@ def build_parser(command: str | None = None):
     costs argparse a help formatter; ~30 ms per run on a router's CPU)."""
     import argparse
 
+    formatter = _formatter_class(argparse)
     parser = argparse.ArgumentParser(
-        prog="codex-lite",
+        prog="codex-lite", formatter_class=formatter,
         description="A small coding agent for routers, phones and thin SSH boxes, talking to a "
                     "LiteLLM proxy. Without a command it starts the interactive REPL.",
         epilog="Configuration: $CODEX_HOME/config.toml (default ~/.codex-lite). Zero-config: set "
@@ -51,11 +52,40 @@ def build_parser(command: str | None = None):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 help="exec, resume or stats; anything else is a first prompt for the REPL")
     for name, help_, description, add_options in _COMMANDS:
-        command_parser = sub.add_parser(name, help=help_, description=description)
+        command_parser = sub.add_parser(name, help=help_, description=description, formatter_class=formatter)
         if command in (None, name):
             _common(command_parser, sub=True)
             add_options(command_parser)
     return parser
+
+
+def _formatter_class(argparse):
+    """argparse's help formatter, given the terminal width up front: its own default imports
+    shutil for shutil.get_terminal_size (and shutil imports bz2 and lzma: ~20 ms on a router's
+    CPU, for every option argparse checks). Same width rule: $COLUMNS, else the terminal, else 80."""
+
+    class Formatter(argparse.HelpFormatter):
+        def __init__(self, prog, indent_increment=2, max_help_position=24, width=None, **kwargs):
+            if width is None:
+                width = _columns() - 2
+            super().__init__(prog, indent_increment, max_help_position, width, **kwargs)
+
+    return Formatter
+
+
+def _columns() -> int:
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
 
 def _exec_options(ex) -> None:

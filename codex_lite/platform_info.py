@@ -5,10 +5,12 @@
     mem_available_bytes() -> int|None  /proc/meminfo, else psutil when importable
     disk_free_bytes(path) -> int|None
     temp_dir() -> str                  $TMPDIR (Termux) or a checked writable fallback
+    which(name, path=None) -> str|None shutil.which without shutil
 
 This is on the startup path of a 128 MB router: only os/sys at import time, no `platform`,
-no `tempfile`, no psutil unless /proc/meminfo is missing (psutil reads the same file on Linux,
-importing it costs a few MB). Nothing here hard-codes a temporary directory or a shell path.
+no `tempfile`, no `shutil` (it imports bz2 and lzma: ~20 ms on a router's CPU), no psutil unless
+/proc/meminfo is missing (psutil reads the same file on Linux, importing it costs a few MB).
+Nothing here hard-codes a temporary directory or a shell path.
 """
 
 from __future__ import annotations
@@ -17,6 +19,32 @@ import os
 import sys
 
 _TOOLS = ("rg", "git", "python3")
+
+
+def which(name: str, path: str | None = None) -> str | None:
+    """What shutil.which answers on POSIX, without importing shutil: the first executable file
+    `name` in the folders of `path` (default $PATH), or `name` itself when it holds a slash."""
+    if os.path.dirname(name):
+        return name if _executable(name) else None
+    if path is None:
+        path = os.environ.get("PATH")
+        if path is None:
+            try:
+                path = os.confstr("CS_PATH")
+            except (AttributeError, ValueError):
+                path = os.defpath
+    seen = set()
+    for folder in path.split(os.pathsep) if path else ():
+        if folder not in seen:
+            seen.add(folder)
+            candidate = os.path.join(folder, name)
+            if _executable(candidate):
+                return candidate
+    return None
+
+
+def _executable(path: str) -> bool:
+    return os.path.exists(path) and os.access(path, os.X_OK) and not os.path.isdir(path)
 
 
 def _meminfo() -> dict[str, int]:
@@ -139,8 +167,6 @@ def _mb(n: int | None) -> str:
 
 def describe(cwd: str, path: str | None = None) -> dict:
     """Everything the model should know before it plans commands on this device."""
-    import shutil
-
     from .tools import shells
 
     kind, desc = platform_name()
@@ -153,7 +179,7 @@ def describe(cwd: str, path: str | None = None) -> dict:
         "shell_path": sh.shell,
         "shell_note": sh.note,
         "busybox": bool(sh.shell) and shells.is_busybox(sh.shell),
-        "tools": {name: shutil.which(name, path=path) is not None for name in _TOOLS},
+        "tools": {name: which(name, path=path) is not None for name in _TOOLS},
         "mem_available_bytes": mem_available_bytes(),
         "disk_free_bytes": disk_free_bytes(cwd),
     }

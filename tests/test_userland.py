@@ -313,6 +313,27 @@ def test_shell_features_probe(bbpath):
         assert {"[[", "brace", "array", "indirect"} <= shells.shell_features(shutil.which("bash"))
 
 
+def test_which_answers_like_shutil_which(tmp_path, monkeypatch):
+    """platform_info.which replaces shutil.which on the start-up path (shutil loads bz2 and lzma)."""
+    a, b, c = (tmp_path / n for n in "abc")
+    for folder in (a, b, c):
+        folder.mkdir()
+    (a / "tool").write_text("")  # not executable
+    (b / "tool").write_text("#!/bin/sh\n")
+    (b / "tool").chmod(0o755)
+    (c / "tool").mkdir()  # a folder is not a program
+    (tmp_path / "local").write_text("#!/bin/sh\n")
+    (tmp_path / "local").chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    paths = [f"{a}:{b}", f"{c}:{a}", f"{a}::{b}", "", ":", f"{b}:{b}", str(tmp_path)]
+    names = ["tool", "local", "./local", str(b / "tool"), str(a / "tool"), "missing", "sh"]
+    for path in [*paths, None]:
+        for name in names:
+            assert platform_info.which(name, path=path) == shutil.which(name, path=path), (name, path)
+    monkeypatch.delenv("PATH")
+    assert platform_info.which("sh") == shutil.which("sh")
+
+
 @needs_busybox
 def test_shell_features_are_remembered_per_binary(bbpath, tmp_path, monkeypatch):
     """The probe forks the shell seven times (~150 ms on a router): a later run reads the answer

@@ -130,10 +130,10 @@ def _live_watchdog():
 def _posix_shell() -> str | None:
     """A POSIX shell found through PATH, as every program is (BusyBox ash on OpenWrt, dash or
     bash on Debian, Termux's in $PREFIX/bin)."""
-    import shutil
+    from codex_lite.platform_info import which
 
     for name in ("sh", "ash", "dash", "bash", "mksh"):
-        found = shutil.which(name)
+        found = which(name)
         if found:
             return found
     return None

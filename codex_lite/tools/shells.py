@@ -74,9 +74,9 @@ def script_index(argv: list[str]) -> int | None:
 
 
 def _which(name: str, path: str | None) -> str | None:
-    import shutil
+    from codex_lite.platform_info import which
 
-    return shutil.which(name, path=path)
+    return which(name, path=path)
 
 
 def _usable_shell(candidate: str | None) -> str | None:
