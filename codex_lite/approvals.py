@@ -10,9 +10,11 @@ actually enforce:
 - `on-request` (default): in Codex the model runs freely inside the sandbox and asks to leave it.
   Here patches *are* sandboxed (sandbox_mode decides where they may write), so they run without
   asking, except a patch that touches what can make a program run later: anything under `.git`
-  (config, hooks), an existing executable file, Python start-up files (`*.pth`,
-  `sitecustomize.py`), or the shell and git start-up files and `.ssh` of the home folder. A command other than a read-only one cannot be confined, so it counts as leaving the
-  sandbox and is asked about, unless sandbox_mode is danger-full-access (nothing to leave).
+  or in a folder git takes for a repository whatever its name (config, hooks), an existing
+  executable file, Python start-up files (`*.pth`, `sitecustomize.py`), the shell and git
+  start-up files and `.ssh` of the home folder, or $CODEX_HOME (codex-lite's own config). A
+  command other than a read-only one cannot be confined, so it counts as leaving the sandbox and
+  is asked about, unless sandbox_mode is danger-full-access (nothing to leave).
 - `on-failure`: everything runs without asking; when a command fails the user is asked whether to
   run it again (e.g. after fixing something by hand) or to tell the model what to do instead.
 - `never`: never ask. `codex-lite exec` always behaves like this (it has no one to ask).
@@ -68,9 +70,10 @@ _FINGERPRINT_BYTES = 1 << 20
 
 def sensitive_paths(patch: str, root: str, cwd: str | None = None) -> list[str]:
     """The paths (as written) a patch would touch that can make a program run later: anything in a
-    `.git` folder or named `.git`, an existing executable file, Python's `.pth` and
-    `sitecustomize.py`/`usercustomize.py`, and in the home folder the start-up files of shells, git's
-    global config and `.ssh`. Paths the engine refuses anyway (outside the workspace) are left out."""
+    `.git` folder or named `.git` or in a git folder by another name, an existing executable file,
+    Python's `.pth` and `sitecustomize.py`/`usercustomize.py`, in the home folder the start-up files
+    of shells, git's global config and `.ssh`, and $CODEX_HOME. Paths the engine refuses anyway
+    (outside the workspace) are left out."""
     from codex_lite.tools import patch_fs
     from codex_lite.tools.patch_parse import PatchSyntaxError, parse_patch
 
@@ -106,12 +109,33 @@ def _sensitive(full: str, home: set[str]) -> bool:
             return True
     except OSError:
         pass
-    return any(real == h or real.startswith(h + os.sep) for h in home)
+    return any(real == h or real.startswith(h + os.sep) for h in home) or _in_git_dir(real)
+
+
+def _in_git_dir(real: str) -> bool:
+    """Is `real` inside a folder that git takes for a repository, whatever its name? A `.git` file
+    (`gitdir: meta`), `git init --separate-git-dir` or a bare `repo.git` put the config and hooks
+    of a repository in a folder that is not called `.git`. git recognises one by its HEAD file
+    with objects/ and refs/ folders beside it (or a commondir file, for a worktree's)."""
+    folder = real
+    while True:
+        if os.path.isfile(os.path.join(folder, "HEAD")) and (
+                os.path.isfile(os.path.join(folder, "commondir"))
+                or (os.path.isdir(os.path.join(folder, "objects")) and os.path.isdir(os.path.join(folder, "refs")))):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
 
 
 def _home_files() -> set[str]:
+    """The start-up files of the home folder, and $CODEX_HOME: codex-lite's own config.toml
+    (approval policy, the server the API key goes to), patch journal and sessions."""
+    from codex_lite.config import codex_home
+
     home = os.path.expanduser("~")
-    names = {os.path.join(home, n) for n in HOME_FILES}
+    names = {os.path.join(home, n) for n in HOME_FILES} | {codex_home()}
     xdg = os.environ.get("XDG_CONFIG_HOME")
     if xdg:
         names |= {os.path.join(xdg, "git", "config"), os.path.join(xdg, "git", "attributes")}
@@ -225,7 +249,8 @@ class Approvals:
             return ApprovalDecision(True)
         if len(key) > 1:
             request.reason = ("This patch changes " + ", ".join(key[1:]) + ": files that can make a "
-                              "program run later (git config or hooks, an executable, a start-up file).")
+                              "program run later (git config or hooks, an executable, a start-up file, "
+                              "codex-lite's own config).")
         return self._decide(request, key)
 
     def _decide(self, request: ApprovalRequest, key: tuple) -> ApprovalDecision:
