@@ -3,7 +3,8 @@ configuration can start a program.
 
     git_folders(args) -> list[str] | None      the -C folders of a read-only git command, or None
     hardened_env(base) -> dict                 the environment every read-only command runs with
-    config_runs_programs(git, folder) -> bool  does git's config there name a driver (then: ask)
+    config_runs_programs(git, folder) -> bool  does git's config there, or in a submodule, name a
+                                               driver (then: ask)
 
 git reads `.git/config`, which a patch or a hostile repository can write, and several settings
 start programs (fsmonitor, hooks, pager, gpg, external diff, textconv and filter drivers, fetches
@@ -12,7 +13,8 @@ of the command line, which beats the system, global and repository config files,
 too) switching off every such setting with a fixed name. Settings whose names the config itself
 chooses (`diff.<driver>.textconv`, `filter.<driver>.clean`, ...) cannot be switched off by name
 in advance; `config_runs_programs` reads the effective config (`git config --list` only reads
-files) and any of them means "ask". The alternative, trusting git when its config looks clean,
+files) and any of them means "ask", in the repository and in each checked-out submodule (git runs
+`git status` inside every one, with that submodule's own config). The alternative, trusting git when its config looks clean,
 would depend on reading every config file exactly as git does; the overrides do not.
 """
 
@@ -199,26 +201,68 @@ def git_folders(args: list[Word]) -> list[str] | None:
     return folders
 
 
-def config_runs_programs(git: str, folder: str, env: dict[str, str] | None = None) -> bool:
-    """Does git's effective config in `folder` name a driver or helper we cannot switch off by
-    name (or can it not be read)? `git config --list` only reads files. `env`: the environment
-    the git command will have (its GIT_CONFIG_* variables count)."""
-    import subprocess
+# Submodules whose config is read before we give up and ask (each costs two git runs).
+MAX_SUBMODULES = 16
 
+
+def config_runs_programs(git: str, folder: str, env: dict[str, str] | None = None) -> bool:
+    """Does git's effective config in `folder`, or in any populated submodule of its repository,
+    name a driver or helper we cannot switch off by name (or can it not be read)? A command in
+    the superproject runs `git status` inside each submodule, with that submodule's config.
+    `git config --list` and `git ls-files` only read files. `env`: the environment the git
+    command will have (its GIT_CONFIG_* variables count)."""
     if not os.path.isdir(folder):
         return False  # git cannot even start there
-    try:
-        done = subprocess.run([git, "config", "--list", "-z"], cwd=folder, env=hardened_env(env),
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=15, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return True
-    if done.returncode != 0:
-        return True
-    for entry in done.stdout.split(b"\0"):
-        key, _, value = entry.decode("utf-8", "replace").partition("\n")
-        if _runs_program(key.lower(), value.strip().lower()):
+    todo, seen = [folder], 0
+    while todo:
+        where = todo.pop()
+        seen += 1
+        if seen > MAX_SUBMODULES + 1:
             return True
+        entries = _git_output(git, where, env, "config", "--list", "-z")
+        if entries is None:
+            return True
+        for entry in entries:
+            key, _, value = entry.partition("\n")
+            if _runs_program(key.lower(), value.strip().lower()):
+                return True
+        subs = _populated_submodules(git, where, env)
+        if subs is None:
+            return True
+        todo += subs
     return False
+
+
+def _git_output(git: str, folder: str, env: dict[str, str] | None, *args: str) -> list[str] | None:
+    """The NUL-separated output of `git ARGS` in `folder` (hardened), None when it failed."""
+    import subprocess
+
+    try:
+        done = subprocess.run([git, *args], cwd=folder, env=hardened_env(env), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=15, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return [e for e in done.stdout.decode("utf-8", "surrogateescape").split("\0") if e]
+
+
+def _populated_submodules(git: str, folder: str, env: dict[str, str] | None) -> list[str] | None:
+    """The checked-out submodules of the repository `folder` is in (gitlinks with a `.git` in
+    their folder), as absolute paths; [] outside a repository; None when git failed."""
+    top = _git_output(git, folder, env, "rev-parse", "--show-toplevel")
+    if top is None:
+        return []  # not in a work tree (a bare repository or no repository): no submodules run
+    root = top[0].rstrip("\n")
+    listing = _git_output(git, root, env, "ls-files", "--stage", "-z")
+    if listing is None:
+        return None
+    subs = []
+    for entry in listing:
+        meta, _, path = entry.partition("\t")
+        if meta.startswith("160000 ") and os.path.lexists(os.path.join(root, path, ".git")):
+            subs.append(os.path.join(root, path))
+    return subs
 
 
 def _runs_program(key: str, value: str) -> bool:
