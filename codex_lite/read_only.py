@@ -16,7 +16,9 @@ A command is read-only only when all of this holds; otherwise the user is asked:
   workspace folder on PATH mean "ask";
 - a glob can only ever expand to file operands: it may not start with `-`, and when its first path
   component is a pattern, no name in the folder may start with `-`;
-- no word names a device other than /dev/null and friends (opening a watchdog starts it);
+- no word names a device other than /dev/null (opening a watchdog starts it, /dev/zero never
+  ends) or a named pipe, directly, through a link, a glob or as an option's value;
+- a recursive grep is run by the search rails so that it skips devices and named pipes it meets;
 - no environment variable points a shell's start-up file or rg's config into the workspace.
 
 git is read-only only for listed subcommands and options, and every read-only command runs with
@@ -89,6 +91,18 @@ DATE = _opts(flags="uR", values="drDf", optional="I",
              long_values="date reference file rfc-3339", long_optional="iso-8601")
 HOSTNAME = _opts(flags="sfdiIaA",
                  long="short fqdn long domain ip-address all-ip-addresses all-fqdns alias help version")
+DIFF = _opts(flags="abBcdeEfhHiNnpPqrstTuvwyZ", values="CDFILSUWxX", numeric=True,
+             long="normal brief report-identical-files ed rcs side-by-side left-column "
+                  "suppress-common-lines show-c-function expand-tabs initial-tab suppress-blank-empty "
+                  "recursive no-dereference new-file unidirectional-new-file ignore-file-name-case "
+                  "no-ignore-file-name-case ignore-case ignore-tab-expansion ignore-trailing-space "
+                  "ignore-space-change ignore-all-space ignore-blank-lines text strip-trailing-cr minimal "
+                  "speed-large-files help version",
+             long_values="width show-function-line label tabsize exclude exclude-from starting-file "
+                         "from-file to-file ignore-matching-lines ifdef line-format old-line-format "
+                         "new-line-format unchanged-line-format old-group-format new-group-format "
+                         "changed-group-format unchanged-group-format horizon-lines palette",
+             long_optional="context unified color")
 UNIQ_MAX_OPERANDS = 1
 
 
@@ -367,14 +381,15 @@ def _no_operands(p: Parsed) -> bool:
 # Programs that only read whatever their options: every option is accepted.
 _READERS = (
     "ls cat head tail wc pwd echo true false which whoami id uname stat du df nl rev seq cut tr "
-    "diff cmp basename dirname realpath readlink grep egrep fgrep free uptime md5sum sha1sum "
+    "cmp basename dirname realpath readlink grep egrep fgrep free uptime md5sum sha1sum "
     "sha256sum sha512sum column od"
 ).split()
 
 # One line per program for the README table (kept here so code and docs cannot drift apart).
 WHY = {
     "ls cat head tail wc nl rev cut tr od column": "read files or stdin and print; no option writes or runs anything",
-    "grep egrep fgrep": "search and print; no option writes or runs anything (GNU and BusyBox)",
+    "grep egrep fgrep": "search and print, options the search rails know (GNU and BusyBox); a recursive "
+                        "search skips devices and named pipes, so -D/--devices=read is refused",
     "rg": "any option except --pre, --pre-glob, --hostname-bin and -z/--search-zip, which run programs",
     "find": "only tests and printing primaries; -exec*, -ok*, -delete, -fprint*, -fls and unknown ones are refused",
     "sed": "only -n -e -E -r -s -u -z -l and scripts of printing commands (p, d, s///[gpiIMm], y, q, ...); "
@@ -393,8 +408,9 @@ WHY = {
            "listed options only; run so that no config can start a program (see above)",
     "cd": "inside scripts only, one literal folder",
     "set": "inside scripts only: -e -u -x -f and -o errexit/nounset/xtrace/pipefail/noglob",
-    "pwd echo true false which whoami id uname stat du df diff cmp basename dirname realpath readlink "
+    "pwd echo true false which whoami id uname stat du df cmp basename dirname realpath readlink "
     "free uptime md5sum sha1sum sha256sum sha512sum seq": "print facts; no option writes or runs anything",
+    "diff": "listed options only (GNU and BusyBox): -l/--paginate runs pr",
 }
 
 
@@ -428,7 +444,7 @@ def _set(args: list[Word]) -> bool:
 
 CHECKS: dict[str, Callable[[list[Word]], bool]] = {name: _anything for name in _READERS}
 CHECKS.update({
-    "rg": _rg, "find": _find, "sed": _with(SED, _sed), "sort": _with(SORT), "uniq": _with(UNIQ, _uniq),
+    "diff": _with(DIFF), "rg": _rg, "find": _find, "sed": _with(SED, _sed), "sort": _with(SORT), "uniq": _with(UNIQ, _uniq),
     "tree": _with(TREE), "file": _with(FILE), "date": _with(DATE, _date),
     "hostname": _with(HOSTNAME, _no_operands), "printf": _printf, "test": _test, "[": _test,
     "cd": _cd, "set": _set,
@@ -570,7 +586,7 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
             if dash_c is None:
                 return Verdict(False, "not a read-only git command")
             git_runs.append((program, set(folders), dash_c))
-        elif not check(args):
+        elif not check(args) or (name in GREPS and not _grep_recursion_safe(name, args, path)):
             return Verdict(False, f"{name}: an option or operand that is not read-only")
         if name == "cd":
             if env.get("CDPATH") and not args[0].text.startswith(("/", ".")):
@@ -583,6 +599,18 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
             if read_only_git.config_runs_programs(git, folder, dict(env)):
                 return Verdict(False, f"git's config in {folder} names a program git would run")
     return Verdict(True)
+
+
+GREPS = ("grep", "egrep", "fgrep")
+
+
+def _grep_recursion_safe(name: str, args: list[Word], path: str) -> bool:
+    """A recursive grep meets whatever the tree holds, links to devices and named pipes included
+    (GNU grep -R and BusyBox grep -r open them): read-only only when the search rails run it so
+    that it skips them, which they do for every grep they can read (search_rails.py)."""
+    from codex_lite.tools import search_rails
+
+    return search_rails.recursion_made_safe([name] + [w.text for w in args], path)
 
 
 def _bad_glob(args: list[Word], folders: set[str]) -> str:
@@ -603,32 +631,98 @@ def _bad_glob(args: list[Word], folders: set[str]) -> str:
     return ""
 
 
-# Devices that nothing happens to when they are opened and read.
-QUIET_DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+# Devices that nothing happens to when they are opened, and that end (or fail) when read. Not
+# /dev/zero or /dev/urandom: they never end, and `tail`, `sort`, `uniq` or BusyBox `grep` keep
+# the endless line they read in memory (gigabytes in seconds, on a device with 128 MB).
+QUIET_DEVICES = {"/dev/null", "/dev/tty"}
+# Directory entries a pattern may make us look at before we give up and ask (`*/*/*/...` over a
+# folder of links to itself grows exponentially, and this runs in the agent, not in the child).
+GLOB_BUDGET = 20_000
+
+
+class _TooMany(Exception):
+    pass
 
 
 def _device(args: list[Word], folders: set[str]) -> str:
     """Opening a device can act (a watchdog starts its countdown, a tape rewinds, a serial port
-    resets what hangs on it): any word that names one, directly, through a link or a glob, or as
-    the value of `--opt=VALUE`, means ask."""
-    import glob
+    resets what hangs on it) and a named pipe blocks: any word that names one, directly, through
+    a link or a glob, or as an option's value (`--opt=VALUE`, `-fVALUE`, `-L1,2:VALUE`), means ask."""
+    budget = [GLOB_BUDGET]
+    for word in args:
+        for text in _paths_in(word.text):
+            for base in [""] if os.path.isabs(text) else sorted(folders):
+                full = os.path.join(base, text)
+                try:
+                    paths = _expand(full, budget) if word.glob else [full]
+                except _TooMany:
+                    return f"{word.text} matches too many files to check"
+                for path in paths:
+                    special = _special_file(path)
+                    if special:
+                        return f"{word.text} opens {special}"
+    return ""
+
+
+def _paths_in(text: str) -> list[str]:
+    """What a program might open when given the word `text`: the word, the value of `--opt=VALUE`,
+    the value attached to a short option (`-fFILE`, `-rfFILE`: every suffix after the option
+    letters) and what follows the last `:` (`git log -L1,2:FILE`)."""
+    out = {text}
+    if text.startswith("--"):
+        out.add(text.partition("=")[2])
+    elif text.startswith("-"):
+        for k in range(2, len(text)):
+            if not text[k - 1].isalnum():
+                break
+            out.add(text[k:])
+    if ":" in text:
+        out.add(text.rpartition(":")[2])
+    out.discard("")
+    return sorted(out)
+
+
+def _special_file(path: str) -> str:
+    """'the device X' or 'the named pipe X' when `path` (links followed) is one, else ''."""
     import stat
 
-    for word in args:
-        text = word.text.partition("=")[2] if word.text.startswith("--") else word.text
-        if not text:
-            continue
-        bases = [""] if os.path.isabs(text) else sorted(folders)
-        for base in bases:
-            pattern = os.path.join(base, text)
-            for path in glob.glob(glob.escape(pattern) if not word.glob else pattern):
-                try:
-                    mode = os.stat(path).st_mode
-                except OSError:
-                    continue
-                if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and os.path.realpath(path) not in QUIET_DEVICES:
-                    return f"{word.text} opens the device {os.path.realpath(path)}"
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return ""
+    real = os.path.realpath(path)
+    if (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) and real not in QUIET_DEVICES:
+        return f"the device {real}"
+    if stat.S_ISFIFO(mode):
+        return f"the named pipe {real}"
     return ""
+
+
+def _expand(pattern: str, budget: list[int]) -> list[str]:
+    """The existing names an absolute pattern (`*` and `?`) may match, the way a shell expands it
+    (a leading dot is matched only explicitly), spending at most `budget[0]` directory entries."""
+    import fnmatch
+
+    paths = [os.sep]
+    for part in pattern.split(os.sep):
+        if not part:
+            continue
+        if "*" not in part and "?" not in part:
+            paths = [os.path.join(p, part) for p in paths]
+            continue
+        found = []
+        for folder in paths:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            budget[0] -= len(names)
+            if budget[0] < 0:
+                raise _TooMany
+            found += [os.path.join(folder, n) for n in names
+                      if fnmatch.fnmatchcase(n, part) and (part.startswith(".") or not n.startswith("."))]
+        paths = found
+    return paths
 
 
 def is_read_only(argv: list[str], cwd: str, workspace: str) -> bool:

@@ -40,6 +40,7 @@ HEAVY_DIRS = (".git", ".rustup", ".cargo", ".codex", ".npm", ".cache", ".local",
 
 _GREPS = ("grep", "egrep", "fgrep")
 _HELPER_FLAG = "--rail-grep"
+_HELPER_ALL_FLAG = "--rail-grep-all"  # the same without pruning heavy folders
 _caps_cache: dict = {}
 
 
@@ -158,6 +159,7 @@ class GrepArgs:
         self.exclude_dirs: list[str] = []
         self.silent = False
         self.prog = "grep"
+        self.prune = True  # the helper skips HEAVY_DIRS
 
 
 def _long_name(tok: str, table: set) -> str | None:
@@ -348,28 +350,51 @@ def _targets_heavy(expr: list[str]) -> bool:
 # ----------------------------------------------------------------------------- per-command plans
 
 
-def _helper_prefix() -> list[str] | None:
+def _helper_prefix(prune: bool = True) -> list[str] | None:
     """argv prefix that runs this file as the grep helper, or None when that cannot work."""
     exe = sys.executable
     here = os.path.abspath(__file__)
     if not exe or not os.path.isfile(here):
         return None
-    return [exe, "-I", "-S", here, _HELPER_FLAG]
+    return [exe, "-I", "-S", here, _HELPER_FLAG if prune else _HELPER_ALL_FLAG]
 
 
 def _grep_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]] | None:
+    """Heavy folders excluded, and never a device or named pipe opened while recursing: GNU grep
+    skips them under -r but reads them under -R (`--devices=skip` stops that), BusyBox grep
+    opens whatever a link points to, so it goes through the helper, which hands it regular files
+    only (all of them, unpruned, when a heavy folder was asked for). See `recursion_made_safe`."""
     g = parse_grep(argv[1:])
     if g is None or not g.recursive:
         return None
-    if any(_mentions_heavy(a) for a in g.operands):
-        return None
+    heavy = any(_mentions_heavy(a) for a in g.operands)
     supported = grep_excludes_dirs(argv[0], path)
     if supported is None:
         return None
     if supported:
-        return [(1, ["--exclude-dir=" + name for name in HEAVY_DIRS])]
-    prefix = _helper_prefix()
+        words = ([] if heavy else ["--exclude-dir=" + name for name in HEAVY_DIRS]) + (
+            ["--devices=skip"] if g.deref else [])
+        return [(1, words)] if words else None
+    prefix = _helper_prefix(prune=not heavy)
     return [(0, prefix)] if prefix else None
+
+
+def recursion_made_safe(argv: list[str], path: str | None = None) -> bool:
+    """Will `rewrite` run this recursive grep so that it opens no device or named pipe it meets
+    (read_only.py relies on it)? GNU grep -r skips them by itself; -R gets --devices=skip; any
+    other grep must go through the helper. An explicit -D/--devices=read undoes it: not safe."""
+    g = parse_grep(argv[1:])
+    if g is None:
+        return False
+    if not g.recursive:
+        return True
+    for k, option in enumerate(g.options):
+        if option == "-D" and g.options[k + 1:k + 2] != ["skip"]:
+            return False
+        if option.startswith("--devices=") and option != "--devices=skip":
+            return False
+    supported = grep_excludes_dirs(argv[0], path)
+    return supported is not None and (supported or _helper_prefix() is not None)
 
 
 def _rg_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]] | None:
@@ -556,7 +581,7 @@ def _walk(top: str, deref: bool, g: GrepArgs, errors: list[str]):
             if entry.is_symlink() and not deref:
                 continue  # grep -r skips symlinks met while recursing
             if entry.is_dir(follow_symlinks=deref):
-                if name in HEAVY_DIRS or any(fnmatch.fnmatchcase(name, d) for d in g.exclude_dirs):
+                if (g.prune and name in HEAVY_DIRS) or any(fnmatch.fnmatchcase(name, d) for d in g.exclude_dirs):
                     continue
                 yield from _walk(p, deref, g, errors)
             elif entry.is_file(follow_symlinks=deref) and _wanted(name, g.filters):
@@ -626,7 +651,7 @@ def _targets(g: GrepArgs, errors: list[str]):
             yield op  # files, "-" and missing paths: the real grep reports on them
 
 
-def helper_main(args: list[str]) -> int:
+def helper_main(args: list[str], prune: bool = True) -> int:
     """Run `grep -r` semantics with any grep: walk, prune, batch, and merge exit codes."""
     import signal
     import subprocess
@@ -635,7 +660,7 @@ def helper_main(args: list[str]) -> int:
     prog, g = args[0], parse_grep(args[1:])
     if g is None:
         os.execvp(prog, args)
-    g.prog = prog
+    g.prog, g.prune = prog, prune
     names = g.names
     if names is None and (len(g.operands) != 1 or os.path.isdir(g.operands[0])):
         names = "H"
@@ -662,7 +687,7 @@ def helper_main(args: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == _HELPER_FLAG:
-        sys.exit(helper_main(sys.argv[2:]))
+    if len(sys.argv) > 2 and sys.argv[1] in (_HELPER_FLAG, _HELPER_ALL_FLAG):
+        sys.exit(helper_main(sys.argv[2:], prune=sys.argv[1] == _HELPER_FLAG))
     sys.stderr.write("usage: search_rails.py --rail-grep GREP ARGS...\n")
     sys.exit(2)

@@ -136,7 +136,8 @@ class ToolBox:
     def _run_command(self, call_id: str, argv: list[str], workdir: str, timeout_ms: int | None,
                      hardened: bool = False) -> str:
         shown = shlex.join(argv)
-        resolved = shells.resolve(search_rails.rewrite(argv))
+        env_path = None if self.shell.env is None else self.shell.env.get("PATH", os.defpath)
+        resolved = shells.resolve(search_rails.rewrite(argv, env_path))  # the child's PATH's grep
         notes = [n for n in (resolved.note, low_memory_note()) if n]
         env = None
         if hardened:  # ran without asking because it only reads: no config may start a program
