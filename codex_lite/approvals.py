@@ -288,7 +288,9 @@ class Approvals:
 
 
 def command_text(argv: list[str]) -> str:
-    """How a command is shown in a prompt: the script itself for `bash -lc SCRIPT`."""
-    if len(argv) == 3 and os.path.basename(argv[0]) in SHELLS and argv[1].startswith("-"):
+    """How a command is shown in a prompt: the script itself for `bash -lc SCRIPT` (a shell found
+    on PATH, options that only make it read a script from -c), otherwise every word. `bash -e ls`
+    runs the file `ls` and `./bash -c ls` the workspace's own bash: both are shown whole."""
+    if len(argv) == 3 and read_only.shell_script(argv) is not None:
         return argv[2]
     return shlex.join(argv)

@@ -255,8 +255,10 @@ class Bus:
                 self.listeners.remove(listener)
                 import sys
 
+                from codex_lite.visible import visible
+
                 name = getattr(listener, "__qualname__", None) or type(listener).__name__
                 try:  # stderr may be the closed pipe or the terminal that went away
-                    print(f"codex-lite: warning: {name} stopped: {exc}", file=sys.stderr)
+                    print(f"codex-lite: warning: {name} stopped: {visible(str(exc))}", file=sys.stderr)
                 except (OSError, ValueError):
                     pass

@@ -198,10 +198,10 @@ def _run(args: Any) -> int:
         return 1
     cwd = os.path.abspath(args.cd or os.getcwd())
     if not os.path.isdir(cwd):
-        print(f"codex-lite exec: no such directory: {cwd}", file=sys.stderr)
+        print(f"codex-lite exec: no such directory: {visible(cwd)}", file=sys.stderr)
         return 1
     if not args.skip_git_repo_check and find_repo_root(cwd) is None:
-        print(f"codex-lite exec: {cwd} is not inside a git repository; run it in one, or pass "
+        print(f"codex-lite exec: {visible(cwd)} is not inside a git repository; run it in one, or pass "
               "--skip-git-repo-check to run here anyway", file=sys.stderr)
         return 1
     config = cfg_mod.load(args.config_overrides, args.profile, args.model)
@@ -270,4 +270,4 @@ def _write_last_message(path: str, text: str) -> None:
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as exc:
-        print(f"codex-lite exec: cannot write {path}: {exc}", file=sys.stderr)
+        print(f"codex-lite exec: cannot write {visible(path)}: {visible(str(exc))}", file=sys.stderr)

@@ -197,9 +197,10 @@ class Renderer:
         text = INLINE_CODE.sub(lambda m: self.style(m.group(1), "cyan"), text)
         return BOLD.sub(lambda m: self.style(m.group(1), "bold"), text)
 
-    def diff(self, text: str, max_lines: int | None = None, headers: bool = False) -> None:
+    def diff(self, text: str, max_lines: int | None = None, headers: bool = False, whole: bool = False) -> None:
         """A unified diff (or patch), coloured; file headers only with `headers` (then bold);
-        cut after `max_lines`."""
+        cut after `max_lines`. Lines wider than the terminal are cut with `...`, or with `whole`
+        (an approval dialog, where the hidden end of a line could be what matters) wrapped."""
         head = ("--- ", "+++ ", "diff --git", "index ", "new file mode", "deleted file mode")
         lines = [ln for ln in visible(text).split("\n") if headers or not ln.startswith(head)]
         if lines and not lines[-1]:
@@ -208,10 +209,18 @@ class Renderer:
         for ln in shown:
             style = ("bold" if ln.startswith(head) else "green" if ln.startswith("+")
                      else "red" if ln.startswith("-") else "cyan" if ln.startswith("@@") else "dim")
-            self.out.write("  " + self.style(_clip(ln, self.width - 2), style) + "\n")
+            for part in _wrap(ln, self.width - 2) if whole else [_clip(ln, self.width - 2)]:
+                self.out.write("  " + self.style(part, style) + "\n")
         if len(shown) < len(lines):
             self.line(f"... {len(lines) - len(shown)} more diff lines (/diff shows all)", "dim", indent="  ")
         self.out.flush()
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """`text` in pieces of `width` characters (tabs as four spaces), nothing dropped."""
+    text = text.replace("\t", "    ").replace("\r", "")
+    width = max(10, width)
+    return [text[i:i + width] for i in range(0, len(text), width)] or [""]
 
 
 def _clip(text: str, width: int) -> str:

@@ -496,7 +496,7 @@ class Repl:
         r = self.r
         if request.kind == "patch":
             r.line("Apply this patch?", "bold")
-            r.diff(request.diff)
+            r.diff(request.diff, whole=True)
             if request.reason:
                 r.line(request.reason, "yellow")
         elif request.kind == "retry":

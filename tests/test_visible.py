@@ -43,3 +43,32 @@ def test_json_text_is_the_same_json_and_terminal_safe(text):
     safe = json_text(line)
     assert json.loads(safe) == {"text": text}
     assert not any(c in safe for c in ACTING)
+
+
+INVISIBLE = ["\u00ad", "\u034f", "\u061c", "\u115f", "\u180e", "\u200b", "\u200c", "\u200e", "\u2028",
+             "\u2029", "\u2060", "\u2064", "\u3164", "\ufe0f", "\ufeff", "\uffa0", "\U000e0041",
+             "\U000e007f", "\U0001d173"]
+
+
+def test_invisible_characters_are_shown_as_escapes():
+    """They draw nothing: `./build<U+200B>.sh` would look like `./build.sh`."""
+    for char in INVISIBLE:
+        shown = visible(f"a{char}b")
+        assert char not in shown and shown.startswith("a\\") and shown.endswith("b"), repr(char)
+    assert visible("build\u200b.sh") == "build\\u200b.sh"
+    assert visible("x\U000e0041") == "x\\U000e0041"
+    assert visible("1\ufe0f\u20e3") == "1\\ufe0f\u20e3"  # a selector after a digit hides nothing
+
+
+def test_emoji_sequences_stay_readable():
+    for text in ("\u26a0\ufe0f careful", "\U0001f469\u200d\U0001f4bb", "\u2764\ufe0f\u200d\U0001f525",
+                 "\U0001f44d\U0001f3fd", "\u00a9\ufe0f"):
+        assert visible(text) == text
+
+
+@given(st.text())
+def test_json_text_escapes_invisible_characters_as_valid_json(text):
+    line = json.dumps({"text": text + "\U000e0041\u200b"}, ensure_ascii=False)
+    safe = json_text(line)
+    assert json.loads(safe) == {"text": text + "\U000e0041\u200b"}
+    assert not any(c in safe for c in INVISIBLE)
