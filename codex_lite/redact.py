@@ -9,8 +9,12 @@ before any listener sees it (events.Bus) and the final answer (exec). Secrets ar
 any text is cut, so a key across a cut cannot leak its first or last part; where bytes must be cut
 first (the bounded output buffer), `safe_cut` moves the cut past any secret it would split.
 
-Values shorter than MIN_CHARS are not treated as secrets: they cannot be real credentials, and
-replacing a short header value such as `router` everywhere would garble every output.
+Values shorter than MIN_CHARS (6) are not treated as secrets: replacing a value of a few
+characters everywhere would garble every output. Six is low enough for LiteLLM's well-known example
+master key `sk-1234` (7), which real proxies do run with. Headers that are public by nature
+(`HTTP-Referer`, `X-Title`, `User-Agent`, ...: OpenRouter asks for the first two) are not secrets
+either, so their values (`codex-lite`, a site's URL) are never replaced in outputs. Telemetry uses
+the same rules (and adds the values of variables named like keys and tokens).
 """
 
 from __future__ import annotations
@@ -22,7 +26,17 @@ from typing import Any
 from codex_lite.records import fields, replace
 
 REDACTED = "[redacted]"
-MIN_CHARS = 8
+MIN_CHARS = 6
+# Request headers that never carry a credential.
+PUBLIC_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "content-type", "http-referer",
+                            "referer", "user-agent", "x-title"})
+
+
+def provider_secrets(provider: Any) -> list[str]:
+    """The provider's API key and the values of its http_headers, public headers left out."""
+    headers = getattr(provider, "http_headers", None) or {}
+    values = [v for k, v in headers.items() if str(k).lower() not in PUBLIC_HEADERS]
+    return [s for s in (getattr(provider, "api_key", None), *values) if isinstance(s, str)]
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -54,9 +68,8 @@ class Redactor:
 
     @classmethod
     def for_provider(cls, provider: Any) -> Redactor:
-        """The provider's API key and the values of its http_headers."""
-        headers = getattr(provider, "http_headers", None) or {}
-        return cls([getattr(provider, "api_key", None), *headers.values()])
+        """The provider's API key and the values of its (non-public) http_headers."""
+        return cls(provider_secrets(provider))
 
     def __bool__(self) -> bool:
         return bool(self.forms)

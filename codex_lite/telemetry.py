@@ -40,7 +40,7 @@ import time
 from collections import deque
 from typing import Any
 
-from codex_lite.redact import Redactor
+from codex_lite.redact import MIN_CHARS, Redactor, provider_secrets
 
 ENV_VAR = "CODEX_LITE_TELEMETRY"
 DEFAULTS: dict[str, Any] = {
@@ -154,12 +154,11 @@ def secret_values(config: Any, env: dict[str, str] | None = None) -> list[str]:
     found: set[str] = set()
     provider = getattr(config, "provider", None)
     if provider is not None:
-        found.add(getattr(provider, "api_key", None) or "")
-        found.update((getattr(provider, "http_headers", None) or {}).values())
+        found.update(provider_secrets(provider))
     for name, value in env.items():
         if _secret_name(name) or "PASSWORD" in name.upper() or "SECRET" in name.upper():
             found.add(value)
-    return sorted((s for s in found if s and len(s) >= 6), key=len, reverse=True)
+    return sorted((s for s in found if s and len(s) >= MIN_CHARS), key=len, reverse=True)
 
 
 # --------------------------------------------------------------------------- the ring buffer

@@ -19,10 +19,14 @@ KEY = "sk-live-0123456789abcdef"
 
 def test_the_provider_key_and_header_values_are_the_secrets():
     provider = Provider(id="p", base_url="http://x", api_key=KEY,
-                        http_headers={"X-Token": "hdr-0123456789", "X-Device": "router"})
+                        http_headers={"X-Token": "hdr-0123456789", "X-Device": "wrt54", "X-Tag": "sk-1234",
+                                      "X-Title": "codex-lite", "HTTP-Referer": "https://example.org"})
     redactor = Redactor.for_provider(provider)
-    assert redactor.raw == {KEY, "hdr-0123456789"}  # "router" is too short to be a secret
-    assert redactor.text(f"a {KEY} b hdr-0123456789 router") == f"a {REDACTED} b {REDACTED} router"
+    # "wrt54" is too short to be a secret (LiteLLM's example key sk-1234 is not); X-Title and
+    # HTTP-Referer are public by nature
+    assert redactor.raw == {KEY, "hdr-0123456789", "sk-1234"}
+    assert redactor.text(f"a {KEY} b hdr-0123456789 wrt54 sk-1234 codex-lite") == \
+        f"a {REDACTED} b {REDACTED} wrt54 {REDACTED} codex-lite"
     assert not Redactor.for_provider(Provider(id="p", base_url="http://x"))
 
 
