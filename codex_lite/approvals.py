@@ -22,10 +22,12 @@ actually enforce:
 "Yes, always" is remembered for the session on the program's absolute path (as PATH finds it), its
 subcommand, and the exact options that matter (words starting with `-` or holding `=`), with any
 other arguments: `/usr/bin/git push` does not cover `/usr/bin/git push --force`. Shells and other
-programs that run code given to them (`bash -lc SCRIPT`, `python3 -c`, `env`, `xargs`, ...), git
-with options before its subcommand (`git -c ...`), and programs that are not a bare name found
-outside the workspace (`./build.sh`) are only ever remembered exactly, together with the contents
-of the workspace files they name, so an edited script is asked about again.
+programs that run code given to them (`bash -lc SCRIPT`, `python3 -c`, `env`, `xargs`, ...) or
+take a program in an option's value (`tar cIf PROG`, `rsync -e CMD`), subcommands whose words run
+or configure (`git config`, `git rebase -x CMD`, `npm exec`), git with options before its
+subcommand (`git -c ...`), and programs that are not a bare name found outside the workspace
+(`./build.sh`) are only ever remembered exactly, together with the contents of the workspace files
+they name, so an edited script is asked about again.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ RUNS_CODE = SHELLS | {
     "nice", "nohup", "timeout", "time", "strace", "ltrace", "gdb", "watch", "setsid", "chroot", "flock",
     "stdbuf", "unshare", "nsenter", "ionice", "taskset", "chrt", "ssh", "eval", "exec", "command",
     "find", "sed", "git-shell",
+    # a program or command in an option's value or an old-style option word (`tar cIf PROG`,
+    # `rsync -e CMD`, `scp -S PROG`, `zip -TT CMD`, `vim -c '!CMD'`, `less` with `!`)
+    "tar", "rsync", "scp", "sftp", "zip", "cpio", "less", "more", "man", "vi", "vim", "nvim", "view",
+    "ex", "emacs",
+}
+# Subcommands whose other words are a command to run or a setting that decides what runs later.
+RUNS_CODE_SUBCOMMANDS = {
+    "git": {"config", "rebase", "bisect", "submodule", "filter-branch", "difftool", "mergetool"},
+    "npm": {"exec", "x"}, "pnpm": {"exec", "dlx"}, "yarn": {"exec", "dlx"},
 }
 SUBCOMMAND = re.compile(r"^[a-z][a-z0-9_-]*$")
 WITH_SUBCOMMANDS = {"git", "npm", "pnpm", "yarn", "pip", "pip3", "cargo", "go", "make", "apt", "apt-get",
@@ -155,7 +166,8 @@ def remember_key(request: ApprovalRequest) -> tuple:
     program = _program_path(name, request.cwd, root, read_only.search_path(request.env))
     base = os.path.basename(name)
     exact = (program is None or "/" in name or base in RUNS_CODE
-             or (base in WITH_SUBCOMMANDS and len(argv) > 1 and not SUBCOMMAND.match(argv[1])))
+             or (base in WITH_SUBCOMMANDS and len(argv) > 1 and not SUBCOMMAND.match(argv[1]))
+             or (len(argv) > 1 and argv[1] in RUNS_CODE_SUBCOMMANDS.get(base, ())))
     if exact:
         return ("exact", program or name, *argv[1:], *_fingerprints(argv, request.cwd, root))
     sub = argv[1] if base in WITH_SUBCOMMANDS and len(argv) > 1 else ""
