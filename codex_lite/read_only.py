@@ -565,7 +565,8 @@ def _replacement_shell(shell: str, workspace: str, path: str | None) -> str | No
 def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, workspace: str,
                         path: str, env: Mapping[str, str]) -> Verdict:
     folders = {os.path.realpath(cwd)}  # where each command may run, after the `cd`s before it
-    git_runs: list[tuple[str, set[str], list[str]]] = []
+    git_runs: dict[tuple[str, str], None] = {}  # (git, folder): each config read once
+    programs: dict[str, str | None] = {}
     for words in commands:
         name, args = words[0].text, words[1:]
         check = CHECKS.get(name)
@@ -575,7 +576,9 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
             if not in_script:
                 return Verdict(False, f"{name} is a shell builtin")
         else:
-            program = find_program(name, workspace, path)
+            if name not in programs:
+                programs[name] = find_program(name, workspace, path)
+            program = programs[name]
             if program is None:
                 return Verdict(False, f"{name} is not found on PATH outside the workspace")
         bad = _bad_glob(args, folders) or _device(args, folders)
@@ -585,20 +588,24 @@ def _commands_read_only(commands: list[list[Word]], in_script: bool, cwd: str, w
             dash_c = read_only_git.git_folders(args)
             if dash_c is None:
                 return Verdict(False, "not a read-only git command")
-            git_runs.append((program, set(folders), dash_c))
+            for folder in folders:
+                git_runs[(program, os.path.join(folder, *dash_c))] = None
         elif not check(args) or (name in GREPS and not _grep_recursion_safe(name, args, path)):
             return Verdict(False, f"{name}: an option or operand that is not read-only")
         if name == "cd":
             if env.get("CDPATH") and not args[0].text.startswith(("/", ".")):
                 return Verdict(False, "cd with CDPATH set")
             folders |= {os.path.realpath(os.path.join(f, args[0].text)) for f in folders}
-    for git, where, dash_c in git_runs:
-        for folder in where:
-            for sub in dash_c:
-                folder = os.path.join(folder, sub)
-            if read_only_git.config_runs_programs(git, folder, dict(env)):
-                return Verdict(False, f"git's config in {folder} names a program git would run")
+            if len(folders) > MAX_FOLDERS:  # every later word is checked in each of them
+                return Verdict(False, "too many `cd`s to follow")
+    for git, folder in git_runs:
+        if read_only_git.config_runs_programs(git, folder, dict(env)):
+            return Verdict(False, f"git's config in {folder} names a program git would run")
     return Verdict(True)
+
+
+# Folders a script's `cd`s may lead to before we stop following them and ask.
+MAX_FOLDERS = 16
 
 
 GREPS = ("grep", "egrep", "fgrep")

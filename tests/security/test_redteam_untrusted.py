@@ -156,3 +156,13 @@ def test_an_exploding_pattern_is_asked_not_walked(run_cli, model, git_repo, outs
     result = repl(run_cli, model, git_repo, [bash(f"ls {pattern}")])
     assert_refused(result, outside)
     assert time.monotonic() - started < 60
+
+
+def test_many_cds_are_asked_not_followed(run_cli, model, git_repo, outside):
+    """Every word was checked in every folder the `cd`s before it may lead to: 3000 `cd`s and 3000
+    commands (36 KB of script) kept the agent busy for minutes before anything was asked."""
+    script = "cd src; " * 3000 + "ls x; " * 3000
+    started = time.monotonic()
+    result = repl(run_cli, model, git_repo, [bash(script)])
+    assert_refused(result, outside)
+    assert time.monotonic() - started < 60
