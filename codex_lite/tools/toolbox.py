@@ -224,9 +224,11 @@ class ToolBox:
 
 def _argv(command: Any) -> list[str]:
     if isinstance(command, str) and command.strip():
-        return ["bash", "-lc", command]
+        command = ["bash", "-lc", command]
     if (isinstance(command, list) and command and all(isinstance(a, str) for a in command)
             and command[0]):
+        if any("\0" in a for a in command):  # no program can be given one (execve ends the word there)
+            raise ToolError("a command word cannot contain a NUL byte")
         return command
     raise ToolError('shell needs {"command": ["program", "arg", ...]}, a non-empty list of strings')
 

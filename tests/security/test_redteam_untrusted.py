@@ -166,3 +166,11 @@ def test_many_cds_are_asked_not_followed(run_cli, model, git_repo, outside):
     result = repl(run_cli, model, git_repo, [bash(script)])
     assert_refused(result, outside)
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("policy", ["untrusted", "never"])
+def test_a_nul_byte_in_a_command_is_an_error_for_the_model(policy, run_cli, model, git_repo, outside):
+    """It reached subprocess, whose ValueError ended codex-lite with a traceback."""
+    result = repl(run_cli, model, git_repo, [shell("ls", "a\x00b"), bash("ls\x00x")], policy=policy)
+    assert_refused(result, outside, asked=None)
+    assert "Traceback" not in result.output and "NUL byte" in result.stdout, result.describe()
