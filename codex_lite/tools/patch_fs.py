@@ -213,14 +213,16 @@ def recover(root: str, journal_dir: str | None) -> bool:
 
 
 def _read_journal(path: str) -> list[list[str]] | None:
-    """The records of a regular journal file (not a link, not huge); None when there is none."""
+    """The records of a regular journal file (not a link, not huge, ours: another user who can
+    write into the folder must not be able to plant one); None when there is none."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JOURNAL_BYTES:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_JOURNAL_BYTES or \
+                info.st_uid != os.geteuid():
             return []
         return _decode_journal(fh.read(MAX_JOURNAL_BYTES))
 
