@@ -93,7 +93,7 @@ _GREP = options(flags="aiIwvhHElLcoqzFGPnpWr", values="eAfBCm",
                    "fixed-strings line-number column files-with-matches name-only files-without-match "
                    "null count heading break show-function function-context only-matching quiet "
                    "all-match and or not no-textconv recursive no-recursive no-color",
-              long_values="threads max-depth after-context before-context context max-count regexp file",
+              long_values="threads max-depth after-context before-context context max-count regexp",
               long_optional="color")
 _BRANCH = options(flags="arvl",
                 long="list all remotes verbose show-current no-color ignore-case omit-empty no-column "
