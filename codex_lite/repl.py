@@ -108,14 +108,16 @@ class PtkUI:
             return self.session.prompt(message, default="", is_password=False, completer=self.slash,
                                        complete_while_typing=True, bottom_toolbar=self.toolbar)
         completer = None
-        if completions:
+        if completions:  # names from a server (models): shown visible, inserted as they are
             from prompt_toolkit.completion import WordCompleter
 
-            completer = WordCompleter(list(completions), sentence=True)
+            words = list(completions)
+            completer = WordCompleter(words, sentence=True, display_dict={w: visible(w) for w in words})
         buffer = self.session.default_buffer
         history, buffer.history = buffer.history, self.scratch
         try:
-            return self.session.prompt(message, default=default, is_password=secret, completer=completer,
+            return self.session.prompt(visible(message), default=default, is_password=secret,
+                                       completer=completer,
                                        complete_while_typing=bool(completer), bottom_toolbar=None)
         finally:
             buffer.history = history
