@@ -205,12 +205,14 @@ def git_folders(args: list[Word]) -> list[str] | None:
 MAX_SUBMODULES = 16
 
 
-def config_runs_programs(git: str, folder: str, env: dict[str, str] | None = None) -> bool:
+def config_runs_programs(git: str, folder: str, env: dict[str, str] | None = None,
+                         diff_drivers: bool = True) -> bool:
     """Does git's effective config in `folder`, or in any populated submodule of its repository,
     name a driver or helper we cannot switch off by name (or can it not be read)? A command in
     the superproject runs `git status` inside each submodule, with that submodule's config.
     `git config --list` and `git ls-files` only read files. `env`: the environment the git
-    command will have (its GIT_CONFIG_* variables count)."""
+    command will have (its GIT_CONFIG_* variables count). `diff_drivers=False`: the command
+    passes --no-ext-diff --no-textconv, so external diff and textconv drivers do not count."""
     if not os.path.isdir(folder):
         return False  # git cannot even start there
     todo, seen = [folder], 0
@@ -224,7 +226,7 @@ def config_runs_programs(git: str, folder: str, env: dict[str, str] | None = Non
             return True
         for entry in entries:
             key, _, value = entry.partition("\n")
-            if _runs_program(key.lower(), value.strip().lower()):
+            if _runs_program(key.lower(), value.strip().lower(), diff_drivers):
                 return True
         subs = _populated_submodules(git, where, env)
         if subs is None:
@@ -265,12 +267,12 @@ def _populated_submodules(git: str, folder: str, env: dict[str, str] | None) -> 
     return subs
 
 
-def _runs_program(key: str, value: str) -> bool:
+def _runs_program(key: str, value: str, diff_drivers: bool = True) -> bool:
     section, _, rest = key.partition(".")
     name = rest.rpartition(".")[2]
-    if key == "diff.external" or key == "extensions.partialclone":
+    if key == "extensions.partialclone" or (diff_drivers and key == "diff.external"):
         return True
-    if section == "diff" and "." in rest and name in ("command", "textconv"):
+    if diff_drivers and section == "diff" and "." in rest and name in ("command", "textconv"):
         return True
     if section == "filter" and "." in rest and name in ("clean", "smudge", "process"):
         return True

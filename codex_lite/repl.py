@@ -445,7 +445,11 @@ class Repl:
         self.open()
 
     def cmd_diff(self, _: str) -> None:
-        text = git_diff(self.session.cwd, self.session.agent.tools.shell.env)
+        try:
+            text = git_diff(self.session.cwd, self.session.agent.tools.shell.env)
+        except DiffDeclined as exc:
+            self.r.line(str(exc), "yellow")
+            return
         if text is None:
             self.r.line("not a git repository (or git is not installed)", "yellow")
         elif not text.strip():
@@ -528,17 +532,24 @@ class Repl:
 
 
 # The repository's config is the model's to write (a patch can change .git/config), so /diff runs
-# git like a read-only command (read_only.hardened_env: no fsmonitor, hooks, pager, gpg, ...) and
-# without external diff or textconv drivers.
+# git like a read-only command (read_only.hardened_env: no fsmonitor, hooks, pager, gpg, ...),
+# without external diff or textconv drivers, and not at all when the config (the repository's or
+# a submodule's) names a filter or driver git would run on a changed file.
 GIT = ["git", "--no-pager"]
 DIFF = [*GIT, "diff", "--no-color", "--no-ext-diff", "--no-textconv"]
+
+
+class DiffDeclined(Exception):
+    """/diff will not run git in this repository; the message says why."""
 
 
 def git_diff(cwd: str, env: dict[str, str] | None = None) -> str | None:
     """`git diff` of tracked files plus untracked files as additions; None outside a repository.
     Read through the shell runner's bounded buffer, so a huge diff cannot fill a router's memory.
-    `env`: the session's environment for commands (None = ours)."""
+    `env`: the session's environment for commands (None = ours). Raises DiffDeclined when git's
+    config would make the diff run a program (a clean filter runs on every changed file)."""
     from codex_lite.read_only import hardened_env
+    from codex_lite.read_only_git import config_runs_programs
     from codex_lite.tools.shell import ShellSettings, run_command
 
     settings = ShellSettings(timeout_ms=30_000, max_output_bytes=512 * 1024, nice=0, env=hardened_env(env))
@@ -548,6 +559,10 @@ def git_diff(cwd: str, env: dict[str, str] | None = None) -> str | None:
         return None
     if probe.exit_code != 0:
         return None
+    if config_runs_programs("git", cwd, env, diff_drivers=False):
+        raise DiffDeclined("not shown: this repository's git config (or a submodule's) names a program git "
+                           "would run to compare files (a filter, such as git-lfs's); run git diff "
+                           "yourself if you trust it")
     parts = [run_command([*DIFF, "HEAD"], cwd, settings).output]
     if parts[0].startswith("fatal:"):  # no commit yet
         parts = [run_command(DIFF, cwd, settings).output]

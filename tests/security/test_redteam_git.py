@@ -73,3 +73,24 @@ def test_clean_submodule_stays_read_only(run_cli, model, tmp_path, outside):
     assert_refused(result, outside, asked=None)
     assert "Allow this command?" not in result.stdout
     assert "On branch main" in result.stdout
+
+
+@pytest.mark.parametrize("where", ["repository", "submodule"])
+def test_slash_diff_runs_no_clean_filter(where, run_cli, model, tmp_path, git_repo, outside):
+    """/diff switched off external diffs and textconv, but git runs a clean filter on every changed
+    file it compares, and in every submodule: /diff now declines such a repository."""
+    if where == "submodule":
+        top = hostile_superproject(tmp_path, outside.sentinel, absorbed=True)
+    else:
+        top = git_repo
+        git(top, "config", "filter.evil.clean", f"sh -c '{touch(outside.sentinel)}; cat'")
+        (top / ".gitattributes").write_text("* filter=evil\n")
+        _commit(top)  # (runs the filter once, before the sentinel is watched)
+        outside.sentinel.unlink(missing_ok=True)
+        notes = top / "notes.txt"
+        stamp = notes.stat().st_mtime + 7
+        os.utime(notes, (stamp, stamp))
+    result = run_cli("-m", "scripted", cwd=top, input="/diff\n/quit\n")
+    assert not result.timed_out and result.returncode == 0, result.describe()
+    assert not outside.sentinel.exists(), result.describe()
+    assert "names a program" in result.stdout, result.describe()
