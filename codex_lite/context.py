@@ -45,14 +45,18 @@ def find_repo_root(path: str) -> str | None:
 
 
 def find_agents_files(cwd: str, codex_home: str) -> list[str]:
-    """Global AGENTS.md first, then from the repo root (the nearest folder with .git) down to cwd."""
+    """Global AGENTS.md first, then from the repo root (the nearest folder with .git) down to cwd.
+    A repository's AGENTS.md that is a link leading out of it is skipped: its text goes to the
+    model server unasked, and a hostile repository would point it at ~/.ssh/id_rsa."""
     cwd = os.path.abspath(cwd)
     root = find_repo_root(cwd) or cwd  # no repository: only the cwd itself
     chain = [cwd]
     while chain[-1] != root:
         chain.append(os.path.dirname(chain[-1]))
-    files = [os.path.join(codex_home, "AGENTS.md")] + [os.path.join(d, "AGENTS.md") for d in reversed(chain)]
-    return [f for f in files if os.path.isfile(f)]
+    real_root = os.path.realpath(root).rstrip(os.sep) + os.sep
+    found = [os.path.join(d, "AGENTS.md") for d in reversed(chain)]
+    inside = [f for f in found if os.path.realpath(f).startswith(real_root)]
+    return [f for f in [os.path.join(codex_home, "AGENTS.md"), *inside] if os.path.isfile(f)]
 
 
 def read_agents_docs(paths: list[str], max_bytes: int) -> str:
