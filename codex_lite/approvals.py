@@ -20,9 +20,9 @@ actually enforce:
 - `never`: never ask. `codex-lite exec` always behaves like this (it has no one to ask).
 
 "Yes, always" is remembered for the session on the program's absolute path (as PATH finds it), its
-subcommand, and the exact options that matter (words starting with `-` or holding `=`), with any
-other arguments: `/usr/bin/git push` does not cover `/usr/bin/git push --force`. Shells and other
-programs that run code given to them (`bash -lc SCRIPT`, `python3 -c`, `env`, `xargs`, ...) or
+subcommand, the exact options that matter (words starting with `-` or holding `=`) and the folder
+(anywhere in the workspace, or that one folder outside it), with any other arguments:
+`/usr/bin/git push` does not cover `/usr/bin/git push --force`. Shells and other programs that run code given to them (`bash -lc SCRIPT`, `python3 -c`, `env`, `xargs`, ...) or
 take a program in an option's value (`tar cIf PROG`, `rsync -e CMD`), subcommands whose words run
 or configure (`git config`, `git rebase -x CMD`, `npm exec`), git with options before its
 subcommand (`git -c ...`), and programs that are not a bare name found outside the workspace
@@ -168,12 +168,20 @@ def remember_key(request: ApprovalRequest) -> tuple:
     exact = (program is None or "/" in name or base in RUNS_CODE
              or (base in WITH_SUBCOMMANDS and len(argv) > 1 and not SUBCOMMAND.match(argv[1]))
              or (len(argv) > 1 and argv[1] in RUNS_CODE_SUBCOMMANDS.get(base, ())))
+    where = _where(request.cwd, root)
     if exact:
-        return ("exact", program or name, *argv[1:], *_fingerprints(argv, request.cwd, root))
+        return ("exact", program or name, *argv[1:], *_fingerprints(argv, request.cwd, root), where)
     sub = argv[1] if base in WITH_SUBCOMMANDS and len(argv) > 1 else ""
     rest = argv[2:] if sub else argv[1:]
     options = tuple(sorted({a for a in rest if (a.startswith("-") and a != "-") or "=" in a}))
-    return ("program", program, sub, options)
+    return ("program", program, sub, options, where)
+
+
+def _where(cwd: str, root: str) -> str:
+    """The folder part of a key: "" anywhere in the workspace, else the folder itself (the model
+    chooses `workdir`: `rm -f x` allowed in the workspace must not cover `rm -f passwd` in /etc)."""
+    real, real_root = os.path.realpath(cwd), os.path.realpath(root)
+    return "" if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep) else real
 
 
 def _program_path(name: str, cwd: str, root: str, path: str) -> str | None:
@@ -213,11 +221,12 @@ def describe_key(key: tuple) -> str:
     """How the dialog names what "yes, always" covers."""
     if key[0] == "apply_patch":
         return "patches" if len(key) == 1 else "patches to " + ", ".join(key[1:])
+    where = f" in {key[-1]}" if key[-1] else ""
     if key[0] == "exact":
-        return "this exact command"
-    _, program, sub, options = key
+        return "this exact command" + where
+    _, program, sub, options, _ = key
     words = " ".join([program] + ([sub] if sub else []) + list(options))
-    return f"`{words}` with any other arguments"
+    return f"`{words}` with any other arguments{where}"
 
 
 @dataclass

@@ -154,14 +154,17 @@ def test_remember_keys(repo):
     def key(*argv, cwd=repo):
         return remember_key(ApprovalRequest("command", list(argv), str(cwd), root=str(repo)))
     git = find_program("git", str(repo))
-    assert key("git", "push", "origin") == ("program", git, "push", ())
+    assert key("git", "push", "origin") == ("program", git, "push", (), "")
     assert key("git", "push", "other", "main") == key("git", "push", "origin")
-    assert key("git", "push", "--force", "origin") == ("program", git, "push", ("--force",))
+    assert key("git", "push", "--force", "origin") == ("program", git, "push", ("--force",), "")
     assert key("git", "-c", "core.pager=x", "push")[0] == "exact"
     assert key("git", "-c", "a=1", "push") != key("git", "-c", "a=2", "push")
-    assert key("rm", "-rf", "x") == ("program", find_program("rm", str(repo)), "", ("-rf",))
+    assert key("rm", "-rf", "x") == ("program", find_program("rm", str(repo)), "", ("-rf",), "")
+    assert key("rm", "-rf", "x", cwd=repo / "sub") == key("rm", "-rf", "x")  # anywhere in the workspace
+    assert key("rm", "-rf", "x", cwd="/etc")[-1] == "/etc"  # but a folder outside is part of it
+    assert describe_key(key("rm", "-rf", "x", cwd="/etc")).endswith("with any other arguments in /etc")
     assert key("make", "test", "CC=gcc") != key("make", "test", "CC=/tmp/evil")
-    assert key("bash", "-lc", "make && rm x") == ("exact", find_program("bash", str(repo)), "-lc", "make && rm x")
+    assert key("bash", "-lc", "make && rm x") == ("exact", find_program("bash", str(repo)), "-lc", "make && rm x", "")
     assert key("python3", "-c", "print(1)") != key("python3", "-c", "print(2)")
     assert remember_key(ApprovalRequest("patch", ["apply_patch"], "/", diff=PATCH)) == ("apply_patch",)
     assert describe_key(key("git", "push", "--force")) == f"`{git} push --force` with any other arguments"

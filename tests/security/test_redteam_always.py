@@ -56,3 +56,23 @@ def test_file_arguments_stay_free(run_cli, model, git_repo, outside):
                   answers="a\n")
     assert result.stdout.count(ASK_COMMAND) == 1, result.describe()
     assert_refused(result, outside, asked=None)
+
+
+def test_a_remembered_command_is_not_reused_outside_the_workspace(run_cli, model, git_repo, outside):
+    """`mkdir -p build` remembered in the workspace covered `mkdir -p pwned` run with `workdir`
+    outside it (the model chooses workdir): the folder is part of what was approved."""
+    first = shell("mkdir", "-p", "build")
+    second = ("shell", {"command": ["mkdir", "-p", outside.sentinel.name], "workdir": str(outside.folder)})
+    result = always_then(run_cli, model, git_repo, first, second)
+    assert_refused(result, outside)
+    assert (git_repo / "build").is_dir()
+
+
+def test_a_remembered_command_still_covers_workspace_subfolders(run_cli, model, git_repo, outside):
+    (git_repo / "src").mkdir()
+    first = shell("mkdir", "-p", "build")
+    second = ("shell", {"command": ["mkdir", "-p", "build"], "workdir": "src"})
+    result = repl(run_cli, model, git_repo, [first, second], answers="a\n")
+    assert result.stdout.count(ASK_COMMAND) == 1, result.describe()
+    assert (git_repo / "src" / "build").is_dir()
+    assert_refused(result, outside, asked=None)
