@@ -202,7 +202,8 @@ class Renderer:
         cut after `max_lines`. Lines wider than the terminal are cut with `...`, or with `whole`
         (an approval dialog, where the hidden end of a line could be what matters) wrapped."""
         head = ("--- ", "+++ ", "diff --git", "index ", "new file mode", "deleted file mode")
-        lines = [ln for ln in visible(text).split("\n") if headers or not ln.startswith(head)]
+        lines = [ln for ln in visible(fold_blank_lines(text) if whole else text).split("\n")
+                 if headers or not ln.startswith(head)]
         if lines and not lines[-1]:
             lines.pop()
         shown = lines if max_lines is None else lines[:max_lines]
@@ -214,6 +215,26 @@ class Renderer:
         if len(shown) < len(lines):
             self.line(f"... {len(lines) - len(shown)} more diff lines (/diff shows all)", "dim", indent="  ")
         self.out.flush()
+
+
+def fold_blank_lines(text: str, most: int = 2) -> str:
+    """`text` with every run of more than `most` blank lines (spaces and tabs count as blank) shown
+    as one `[N blank lines]` line: in an approval dialog a hundred of them would push what comes
+    before off the screen, leaving only the harmless end of a command in view."""
+    out: list[str] = []
+    run = 0
+    for line in (text + "\n").split("\n"):
+        if not line.strip():
+            run += 1
+            continue
+        out += [f"[{run} blank lines]"] if run > most else [""] * run
+        run = 0
+        out.append(line)
+    if run > most + 1:
+        out.append(f"[{run - 1} blank lines]")
+    else:
+        out += [""] * (run - 1)
+    return "\n".join(out)
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any
 from codex_lite import events as ev
 from codex_lite import onboarding, rollout
 from codex_lite.approvals import Approvals, Choice, command_text
-from codex_lite.render import Renderer
+from codex_lite.render import Renderer, fold_blank_lines
 from codex_lite.tools import children
 from codex_lite.visible import visible
 
@@ -507,10 +507,10 @@ class Repl:
                 r.line(request.reason, "yellow")
         elif request.kind == "retry":
             r.line(f"The command failed ({request.diff}). Run it again?", "bold")
-            r.line("$ " + command_text(request.command), "bold")
+            r.line("$ " + fold_blank_lines(command_text(request.command)), "bold")
         else:
             r.line("Allow this command?", "bold")
-            r.line("$ " + command_text(request.command), "bold")
+            r.line("$ " + fold_blank_lines(command_text(request.command)), "bold")
             r.line(f"in {_short_path(request.cwd)}", "dim")
         options = {"y": "yes", "n": "no, tell it what to do instead"}
         if always_label:

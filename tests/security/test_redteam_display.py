@@ -98,3 +98,17 @@ def test_a_hostile_folder_name_in_exec_errors(run_cli, tmp_path):
     assert raw_controls(result.stderr) == [], result.describe()
     result = run_cli("exec", "-m", "scripted", "-C", str(folder / "gone\x9b2J"), "go")
     assert "no such directory" in result.stderr and raw_controls(result.stderr) == [], result.describe()
+
+
+@pytest.mark.parametrize("filler", ["\n", "   \n", "\t\n"], ids=["empty", "spaces", "tab"])
+def test_blank_lines_cannot_push_a_command_off_the_screen(filler, run_cli, model, git_repo, outside):
+    """`touch x` followed by a hundred blank lines and `ls -la`: on a terminal only `$ ls -la`
+    stayed on the screen above the question."""
+    script = touch(outside.sentinel) + "\n" + filler * 100 + "ls -la"
+    result = repl(run_cli, model, git_repo, [shell("bash", "-lc", script)])
+    assert_refused(result, outside)
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if ASK_COMMAND in line)
+    end = next(i for i, line in enumerate(lines) if line.strip().startswith("y  yes"))
+    assert end - start < 12, "\n".join(lines[start:end])
+    assert "100 blank lines" in result.stdout
