@@ -94,6 +94,13 @@ def repl(run_cli, model, repo: Path, calls: list, *, policy: str = "untrusted", 
                    "-c", "retry.wait_seconds=0", cwd=repo, input=keys, env=env)
 
 
+def always_then(run_cli, model, repo, first, second, **kwargs):
+    """The user answers "always" to `first`; `second` must then be asked about again."""
+    result = repl(run_cli, model, repo, [first, second], answers="a\n", **kwargs)
+    assert result.stdout.count(ASK_COMMAND) >= 2, result.describe()
+    return result
+
+
 def assert_refused(result, outside: Outside, *, asked: str | None = ASK_COMMAND, sentinel: Path | None = None):
     """The attack did nothing: no sentinel, outside files intact, and the user was asked."""
     target = sentinel or outside.sentinel

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from approval_support import (
-    ASK_COMMAND,
+    always_then,
     assert_refused,
     executable,
     outside_fixture,  # noqa: F401 - the `outside` fixture
@@ -18,13 +18,6 @@ from approval_support import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def always_then(run_cli, model, repo, first, second, **kwargs):
-    """The user answers "always" to `first`; `second` must then be asked about again."""
-    result = repl(run_cli, model, repo, [first, second], answers="a\n", **kwargs)
-    assert result.stdout.count(ASK_COMMAND) >= 2, result.describe()
-    return result
 
 
 def test_a_script_elsewhere_with_the_same_name(run_cli, model, git_repo, outside):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 from approval_support import (
     ASK_COMMAND,
+    always_then,
     assert_refused,
     outside_fixture,  # noqa: F401 - the `outside` fixture
     repl,
@@ -24,12 +25,6 @@ from approval_support import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def always_then(run_cli, model, repo, first, second):
-    result = repl(run_cli, model, repo, [first, second], answers="a\n")
-    assert result.stdout.count(ASK_COMMAND) >= 2, result.describe()
-    return result
 
 
 def test_tar_old_style_options_run_a_program(run_cli, model, git_repo, outside):
