@@ -103,6 +103,11 @@ DIFF = _opts(flags="abBcdeEfhHiNnpPqrstTuvwyZ", values="CDFILSUWxX", numeric=Tru
                          "new-line-format unchanged-line-format old-group-format new-group-format "
                          "changed-group-format unchanged-group-format horizon-lines palette",
              long_optional="context unified color")
+# md5sum -c and wc --files0-from open every file a list names (a repository's list may name a
+# device), so they are checked like the rest: listed options only, exact names.
+SUMS = _opts(flags="btz", long="binary tag text zero help version")
+WC = _opts(flags="cmlLw", long="bytes chars lines max-line-length words help version",
+           long_values="total")
 UNIQ_MAX_OPERANDS = 1
 
 
@@ -380,14 +385,15 @@ def _no_operands(p: Parsed) -> bool:
 
 # Programs that only read whatever their options: every option is accepted.
 _READERS = (
-    "ls cat head tail wc pwd echo true false which whoami id uname stat du df nl rev seq cut tr "
-    "cmp basename dirname realpath readlink grep egrep fgrep free uptime md5sum sha1sum "
-    "sha256sum sha512sum column od"
+    "ls cat head tail pwd echo true false which whoami id uname stat du df nl rev seq cut tr "
+    "cmp basename dirname realpath readlink grep egrep fgrep free uptime column od"
 ).split()
 
 # One line per program for the README table (kept here so code and docs cannot drift apart).
 WHY = {
-    "ls cat head tail wc nl rev cut tr od column": "read files or stdin and print; no option writes or runs anything",
+    "ls cat head tail nl rev cut tr od column": "read files or stdin and print; no option writes or runs anything",
+    "wc": "listed options only: --files0-from opens every file a list names",
+    "md5sum sha1sum sha256sum sha512sum": "listed options only: -c/--check opens every file a checksum list names",
     "grep egrep fgrep": "search and print, options the search rails know (GNU and BusyBox); a recursive "
                         "search skips devices and named pipes, so -D/--devices=read is refused",
     "rg": "any option except --pre, --pre-glob, --hostname-bin and -z/--search-zip, which run programs",
@@ -409,7 +415,7 @@ WHY = {
     "cd": "inside scripts only, one literal folder",
     "set": "inside scripts only: -e -u -x -f and -o errexit/nounset/xtrace/pipefail/noglob",
     "pwd echo true false which whoami id uname stat du df cmp basename dirname realpath readlink "
-    "free uptime md5sum sha1sum sha256sum sha512sum seq": "print facts; no option writes or runs anything",
+    "free uptime seq": "print facts; no option writes or runs anything",
     "diff": "listed options only (GNU and BusyBox): -l/--paginate runs pr",
 }
 
@@ -442,9 +448,10 @@ def _set(args: list[Word]) -> bool:
     return True
 
 
+SUM_PROGRAMS = ("md5sum", "sha1sum", "sha256sum", "sha512sum")
 CHECKS: dict[str, Callable[[list[Word]], bool]] = {name: _anything for name in _READERS}
 CHECKS.update({
-    "diff": _with(DIFF), "rg": _rg, "find": _find, "sed": _with(SED, _sed), "sort": _with(SORT), "uniq": _with(UNIQ, _uniq),
+    "diff": _with(DIFF), "wc": _with(WC), **{name: _with(SUMS) for name in SUM_PROGRAMS}, "rg": _rg, "find": _find, "sed": _with(SED, _sed), "sort": _with(SORT), "uniq": _with(UNIQ, _uniq),
     "tree": _with(TREE), "file": _with(FILE), "date": _with(DATE, _date),
     "hostname": _with(HOSTNAME, _no_operands), "printf": _printf, "test": _test, "[": _test,
     "cd": _cd, "set": _set,

@@ -174,3 +174,17 @@ def test_a_nul_byte_in_a_command_is_an_error_for_the_model(policy, run_cli, mode
     result = repl(run_cli, model, git_repo, [shell("ls", "a\x00b"), bash("ls\x00x")], policy=policy)
     assert_refused(result, outside, asked=None)
     assert "Traceback" not in result.output and "NUL byte" in result.stdout, result.describe()
+
+
+@pytest.mark.parametrize("argv", [["md5sum", "-c", "sums.md5"], ["sha256sum", "--check", "sums.md5"],
+                                  ["md5sum", "--ch", "sums.md5"], ["wc", "--files0-from=list"],
+                                  ["wc", "--files0", "list"]],
+                         ids=["md5sum-c", "sha256sum-check", "abbreviated", "wc-files0-from", "wc-abbreviated"])
+def test_a_device_named_inside_a_file_list(argv, run_cli, model, git_repo, outside, pipe):
+    """`md5sum -c` and `wc --files0-from` open every file a list in the repository names."""
+    (git_repo / "sums.md5").write_text(f"d41d8cd98f00b204e9800998ecf8427e  {pipe.path}\n")
+    (git_repo / "list").write_text(f"{pipe.path}\0")
+    commit_all(git_repo)
+    result = repl(run_cli, model, git_repo, [shell(*argv)])
+    assert_refused(result, outside)
+    assert not pipe.opened, result.describe()
