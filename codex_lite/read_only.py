@@ -652,6 +652,7 @@ QUIET_DEVICES = {"/dev/null", "/dev/tty"}
 # Directory entries a pattern may make us look at before we give up and ask (`*/*/*/...` over a
 # folder of links to itself grows exponentially, and this runs in the agent, not in the child).
 GLOB_BUDGET = 20_000
+PATH_MAX = 4096
 
 
 class _TooMany(Exception):
@@ -669,8 +670,11 @@ def _device(args: list[Word], folders: set[str]) -> str:
                 full = os.path.join(base, text)
                 try:
                     paths = _expand(full, budget) if word.glob else [full]
+                    budget[0] -= len(paths)
+                    if budget[0] < 0:
+                        raise _TooMany
                 except _TooMany:
-                    return f"{word.text} matches too many files to check"
+                    return f"{word.text} names too many files to check"
                 for path in paths:
                     special = _special_file(path)
                     if special:
@@ -689,7 +693,8 @@ def _paths_in(text: str) -> list[str]:
         for k in range(2, len(text)):
             if not text[k - 1].isalnum():
                 break
-            out.add(text[k:])
+            if len(text) - k <= PATH_MAX:  # a longer name cannot be opened (and n suffixes of n
+                out.add(text[k:])           # characters would take n*n memory)
     if ":" in text:
         out.add(text.rpartition(":")[2])
     out.discard("")

@@ -211,7 +211,7 @@ def parse_grep(args: list[str]) -> GrepArgs | None:
                 g.options.append(tok)
             continue
         if tok.startswith("-") and tok != "-":
-            kept = ""
+            kept = []  # the flags of this word kept for the real grep (a list: `-iiii...` may be long)
             j = 1
             while j < len(tok):
                 c = tok[j]
@@ -226,8 +226,8 @@ def parse_grep(args: list[str]) -> GrepArgs | None:
                         g.recursive = True
                     else:
                         if kept:
-                            g.options.append("-" + kept)
-                            kept = ""
+                            g.options.append("-" + "".join(kept))
+                            kept = []
                         g.options += ["-" + c, val]
                     have_e = have_e or c in "ef"
                     break
@@ -243,9 +243,9 @@ def parse_grep(args: list[str]) -> GrepArgs | None:
                     g.names = c
                 elif c == "s":
                     g.silent = True
-                kept += c
+                kept.append(c)
             if kept:
-                g.options.append("-" + kept)
+                g.options.append("-" + "".join(kept))
             continue
         positionals.append(tok)
     if not have_e:

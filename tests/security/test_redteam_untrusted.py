@@ -188,3 +188,17 @@ def test_a_device_named_inside_a_file_list(argv, run_cli, model, git_repo, outsi
     result = repl(run_cli, model, git_repo, [shell(*argv)])
     assert_refused(result, outside)
     assert not pipe.opened, result.describe()
+
+
+@pytest.mark.parametrize("argv", [["grep", "-" + "i" * 2_000_000, "x", "notes.txt"],
+                                  ["bash", "-lc", "grep -r" + "i" * 2_000_000 + " x ."]],
+                         ids=["option-word", "in-a-script"])
+def test_a_huge_option_word_is_handled_in_linear_time(argv, run_cli, model, git_repo, outside):
+    """The search rails' grep parser and the option-value device check were quadratic in a word's
+    length: a 2 MB `-iiii...` kept the agent busy for minutes (the model's JSON can be that big;
+    only execve later refuses it)."""
+    started = time.monotonic()
+    result = repl(run_cli, model, git_repo, [shell(*argv)])
+    assert not result.timed_out, result.describe()
+    assert_refused(result, outside, asked=None)
+    assert time.monotonic() - started < 60
