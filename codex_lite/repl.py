@@ -512,6 +512,9 @@ class Repl:
             r.line("Allow this command?", "bold")
             r.line("$ " + fold_blank_lines(command_text(request.command)), "bold")
             r.line(f"in {_short_path(request.cwd)}", "dim")
+            note = non_ascii_note(" ".join(request.command))
+            if note:
+                r.line(note, "yellow")
         options = {"y": "yes", "n": "no, tell it what to do instead"}
         if always_label:
             options = {"y": "yes", "a": f"yes, and don't ask again for {always_label} this session",
@@ -529,6 +532,17 @@ class Repl:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def non_ascii_note(text: str, most: int = 6) -> str:
+    """Names the non-ASCII characters of a command: `scripts/lѕ` (a Cyrillic dze) is drawn like
+    `scripts/ls`, and an approval must not hinge on a glyph."""
+    found = list(dict.fromkeys(c for c in text if ord(c) > 0x7f))
+    if not found:
+        return ""
+    named = ", ".join(f"U+{ord(c):04X} {visible(c)!r}" for c in found[:most])
+    more = f" and {len(found) - most} more" if len(found) > most else ""
+    return f"note: the command holds non-ASCII characters: {named}{more}"
 
 
 # The repository's config is the model's to write (a patch can change .git/config), so /diff runs

@@ -112,3 +112,18 @@ def test_blank_lines_cannot_push_a_command_off_the_screen(filler, run_cli, model
     end = next(i for i, line in enumerate(lines) if line.strip().startswith("y  yes"))
     assert end - start < 12, "\n".join(lines[start:end])
     assert "100 blank lines" in result.stdout
+
+
+def test_a_lookalike_character_in_a_command_is_pointed_out(run_cli, model, git_repo, outside):
+    """`scripts/lѕ` (a Cyrillic dze) is drawn like `scripts/ls`: the dialog names the character."""
+    hostile = executable(git_repo / "scripts" / "l\u0455", "#!/bin/sh\n" + touch(outside.sentinel) + "\n")
+    commit_all(git_repo)
+    result = repl(run_cli, model, git_repo, [shell(f"scripts/{hostile.name}", "-la")])
+    assert_refused(result, outside)
+    assert "U+0455" in result.stdout, result.describe()
+
+
+def test_plain_ascii_commands_get_no_note(run_cli, model, git_repo, outside):
+    result = repl(run_cli, model, git_repo, [shell("touch", "new.txt")])
+    assert_refused(result, outside)
+    assert "U+" not in result.stdout
