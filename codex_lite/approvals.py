@@ -79,8 +79,9 @@ _FINGERPRINT_BYTES = 1 << 20
 # -- patches --------------------------------------------------------------------------------------
 
 
-def sensitive_paths(patch: str, root: str, cwd: str | None = None) -> list[str]:
-    """The paths (as written) a patch would touch that can make a program run later: anything in a
+def sensitive_paths(patch: str, root: str, cwd: str | None = None, real: bool = False) -> list[str]:
+    """The paths (as written, or with `real` the files they lead to) a patch would touch that can
+    make a program run later: anything in a
     `.git` folder or named `.git` or in a git folder by another name, an existing executable file,
     Python's `.pth` and `sitecustomize.py`/`usercustomize.py`, in the home folder the start-up files
     of shells, git's global config and `.ssh`, and $CODEX_HOME. Paths the engine refuses anyway
@@ -102,8 +103,9 @@ def sensitive_paths(patch: str, root: str, cwd: str | None = None) -> list[str]:
                 full = patch_fs.resolve(root, path, False, cwd)
             except patch_fs.FsError:
                 continue
-            if _sensitive(full, home) and path not in out:
-                out.append(path)
+            shown = os.path.realpath(full) if real else path
+            if _sensitive(full, home) and shown not in out:
+                out.append(shown)
     return out
 
 
@@ -160,7 +162,8 @@ def remember_key(request: ApprovalRequest) -> tuple:
     """What "yes, always" covers (see the module docstring)."""
     root = request.root or request.cwd
     if request.kind == "patch":
-        return ("apply_patch", *sensitive_paths(request.diff, root, request.cwd))
+        # the files themselves: `.git/config` written from another folder is another file
+        return ("apply_patch", *sensitive_paths(request.diff, root, request.cwd, real=True))
     argv = request.command
     name = argv[0]
     program = _program_path(name, request.cwd, root, read_only.search_path(request.env))
@@ -269,7 +272,8 @@ class Approvals:
         if len(key) == 1 and self.policy != "untrusted":
             return ApprovalDecision(True)
         if len(key) > 1:
-            request.reason = ("This patch changes " + ", ".join(key[1:]) + ": files that can make a "
+            written = sensitive_paths(request.diff, request.root or request.cwd, request.cwd)
+            request.reason = ("This patch changes " + ", ".join(written) + ": files that can make a "
                               "program run later (git config or hooks, an executable, a start-up file, "
                               "codex-lite's own config).")
         return self._decide(request, key)

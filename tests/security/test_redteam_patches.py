@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 from approval_support import (
+    git,
     ASK_PATCH,
     add_file,
     assert_refused,
@@ -78,3 +79,22 @@ def test_ordinary_patch_beside_a_git_dir_by_another_name(run_cli, model, separat
     assert_refused(result, outside, asked=None)
     assert ASK_PATCH not in result.stdout
     assert (separate_git_dir / "a.txt").read_text() == "b\n"
+
+
+def test_patches_remembered_for_a_path_do_not_cover_another_file_of_that_name(run_cli, model, git_repo,
+                                                                               outside):
+    """"Always" for patches to `.git/config` was keyed on the path as written: the same words from
+    another folder (`cd vendor && apply_patch`) named another repository's config."""
+    vendor = git_repo / "vendor"
+    vendor.mkdir()
+    git(vendor, "init", "-q")
+    before = (vendor / ".git" / "config").read_text()
+    first = patch(update_file(".git/config", "\tbare = false", "\tbare = false\n+\t# ok"))
+    second = ("shell", {"command": ["bash", "-lc", "cd vendor && apply_patch <<'EOF'\n*** Begin Patch\n"
+                                    + update_file(".git/config", "\tbare = false",
+                                                  f'\tbare = false\n+\tfsmonitor = "{touch(outside.sentinel)}"')
+                                    + "*** End Patch\nEOF"]})
+    result = repl(run_cli, model, git_repo, [first, second], policy="on-request", answers="a\n")
+    assert result.stdout.count(ASK_PATCH) >= 2, result.describe()
+    assert_refused(result, outside, asked=ASK_PATCH)
+    assert (vendor / ".git" / "config").read_text() == before
