@@ -39,6 +39,7 @@ from codex_lite.redact import Redactor
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
 READ_CHUNK = 64 * 1024
+STEP = 1 << 20  # most bytes inflated at once
 FALLBACK_STATUSES = (400, 404, 405, 501)  # a model-list endpoint this server does not have
 
 
@@ -179,7 +180,7 @@ class Client:
                 resp = self.http.request(method, full_url, body=payload, headers=headers, timeout=timeout,
                                          preload_content=False, redirect=False)
                 try:
-                    data = _read_capped(resp, p.max_response_bytes, url, lambda: self.clock() > deadline)
+                    text = _read_capped(resp, p.max_response_bytes, url, lambda: self.clock() > deadline)
                 except BaseException:
                     resp.close()  # half read: the connection must not go back to the pool
                     raise
@@ -191,7 +192,7 @@ class Client:
             raise _connection_failure(url, exc, limit, self.redactor) from None
         except ValueError as exc:  # a header value http.client refuses (config.py checks them first)
             raise ModelError(f"cannot send the request to {url}: {exc}") from None
-        return _answer_of(url, resp, data, self.redactor)
+        return _answer_of(url, resp, text, self.redactor)
 
 
 def _check_completion(url: str, answer: Any) -> dict[str, Any]:
@@ -262,7 +263,7 @@ class _Deadline:
             return
         self.armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if self.previous is None else self.previous)
 
 
 def _connection_failure(url: str, exc: Exception, limit: float, redactor: Redactor) -> Exception:
@@ -295,13 +296,13 @@ def _connection_failure(url: str, exc: Exception, limit: float, redactor: Redact
     return ModelError(f"cannot reach {url}: {_reason(text)}")
 
 
-def _answer_of(url: str, resp: Any, data: bytes | bytearray, redactor: Redactor) -> Any:
+def _answer_of(url: str, resp: Any, text: str, redactor: Redactor) -> Any:
     """The parsed answer of a 2xx; a _Transient for 429 and 5xx; a ModelError for the rest."""
     status = resp.status
     if status == 429 or status >= 500:
         # LiteLLM renames the upstream's Retry-After to llm_provider-retry-after
         wait = resp.headers.get("Retry-After") or resp.headers.get("llm_provider-retry-after")
-        said = _server_message(data, redactor)
+        said = _server_message(text, redactor)
         raise _Transient(f"{url} answered {status}: {said}", f"answered {status}: {said}", status,
                          _retry_after(wait))
     if 300 <= status < 400:
@@ -310,17 +311,17 @@ def _answer_of(url: str, resp: Any, data: bytes | bytearray, redactor: Redactor)
                          "where it points", status)
     if status >= 400:
         hint = " (check the API key)" if status in (401, 403) else ""
-        if status == 400 and b"No connected db" in data:
+        if status == 400 and "No connected db" in text:
             hint = (" (the proxy accepts only its master key, since it has no key database: "
                     "check the API key)")
-        raise ModelError(f"{url} answered {status}{hint}: {_server_message(data, redactor)}", status)
+        raise ModelError(f"{url} answered {status}{hint}: {_server_message(text, redactor)}", status)
     try:
-        return loads(data)
+        return loads(text)
     except JSONTooDeep as exc:
         raise _unusable(f"{url} answered {status} with JSON nested too deeply ({exc})", status) from None
     except (ValueError, RecursionError):
         raise _unusable(f"{url} answered {status} with something that is not JSON: "
-                        f"{_server_message(data, redactor)}", status) from None
+                        f"{_server_message(text, redactor)}", status) from None
 
 
 def _unusable(message: str, status: int) -> ModelError:
@@ -337,10 +338,11 @@ class _TooBig(Exception):
     pass
 
 
-def _read_capped(resp: Any, cap: int, url: str, expired: Callable[[], bool]) -> bytearray:
-    """The body, decompressed, at most `cap` bytes after decompression: a 1 MB gzip bomb that
-    inflates to 1 GiB stops at cap + 1 bytes of memory. `expired` is checked after every chunk
-    (outside the main thread, where SIGALRM cannot cut a drip short, it is the only deadline)."""
+def _read_capped(resp: Any, cap: int, url: str, expired: Callable[[], bool]) -> str:
+    """The body as text, decompressed, at most `cap` bytes after decompression: a 1 MB gzip bomb
+    that inflates to 1 GiB stops at cap + 1 bytes of memory. `expired` is checked after every chunk
+    (outside the main thread, where SIGALRM cannot cut a drip short, it is the only deadline). The
+    bytes are gone when the text is returned, so parsing does not hold both."""
     too_big = ModelError(f"{url} answered more than {size_text(cap)} (max_response_bytes); the answer "
                          "was dropped", resp.status)
     inflater = _Inflater.for_encoding(resp.headers.get("Content-Encoding"), url)
@@ -353,7 +355,10 @@ def _read_capped(resp: Any, cap: int, url: str, expired: Callable[[], bool]) -> 
         if not chunk:
             break
         try:
-            out += inflater.feed(chunk, cap + 1 - len(out)) if inflater else chunk
+            if inflater:
+                inflater.feed(chunk, out, cap + 1)
+            else:
+                out += chunk
         except _TooBig:
             raise too_big from None
         if len(out) > cap:
@@ -361,8 +366,8 @@ def _read_capped(resp: Any, cap: int, url: str, expired: Callable[[], bool]) -> 
         if expired():
             raise _DeadlinePassed()
     if inflater:
-        out += inflater.finish()
-    return out  # json.loads takes a bytearray: no copy of up to `cap` bytes
+        inflater.finish()
+    return out.decode(json.detect_encoding(out), "replace")
 
 
 class _Inflater:
@@ -386,13 +391,14 @@ class _Inflater:
         raise ModelError(f"{url} answered with Content-Encoding {encoding!r}, which codex-lite does not "
                          "read (it reads gzip, deflate or none)")
 
-    def feed(self, data: bytes, room: int) -> bytes:
-        out = bytearray()
+    def feed(self, data: bytes, out: bytearray, limit: int) -> None:
+        """Inflate `data` onto `out`, 1 MiB at a time, raising _TooBig before `out` passes `limit`."""
         while data:
-            if room - len(out) <= 0:
+            room = limit - len(out)
+            if room <= 0:
                 raise _TooBig()
             try:
-                out += self.obj.decompress(data, room - len(out))
+                out += self.obj.decompress(data, min(room, STEP))
             except zlib.error as exc:
                 if self.raw_fallback and not self.started:  # "deflate" sent without its zlib header
                     self.obj, self.raw_fallback = zlib.decompressobj(-zlib.MAX_WBITS), False
@@ -402,12 +408,10 @@ class _Inflater:
             data = self.obj.unconsumed_tail
             if self.obj.eof and self.obj.unused_data.strip(b"\0\r\n\t "):
                 raise ModelError(f"{self.url} sent data after the end of its compressed body")
-        return bytes(out)
 
-    def finish(self) -> bytes:
+    def finish(self) -> None:
         if not self.obj.eof and self.started:
             raise ModelError(f"{self.url} sent a compressed body that ends early")
-        return b""
 
 
 # -- what the server said ---------------------------------------------------------------------------
@@ -452,13 +456,13 @@ def _reason(text: str) -> str:
     return _short(text)
 
 
-def _server_message(data: bytes | bytearray, redactor: Redactor) -> str:
+def _server_message(body: str, redactor: Redactor) -> str:
     """What the server said, in one short line: the JSON error message, with any HTML error page in
     it (LiteLLM wraps the upstream's page in its JSON) reduced to the page's title, and the secrets
     it echoed redacted before it is cut."""
-    text = data[:65536].decode("utf-8", "replace").strip()
+    text = body[:65536].strip()
     try:
-        parsed = loads(data)  # at most max_response_bytes, like any answer
+        parsed = loads(body)  # at most max_response_bytes, like any answer
     except (ValueError, RecursionError):
         parsed = None
     if isinstance(parsed, dict):

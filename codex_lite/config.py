@@ -35,10 +35,6 @@ class ConfigError(Exception):
         return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-class Number:
-    """Schema marker: a finite int or float (but not a bool)."""
-
-
 class StrTable:
     """Schema marker: a table whose values are all strings (query_params)."""
 
@@ -271,9 +267,6 @@ def _check(value: Any, spec: Any, source: str, name: str) -> None:
             raise ConfigError(f"{source}: '{name}' {problem}")
     elif isinstance(spec, Range):
         _expect(spec.accepts(value), source, name, spec.describe(), value)
-    elif spec is Number:
-        _expect(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
-                source, name, "a number", value)
     elif spec is int:
         _expect(isinstance(value, int) and not isinstance(value, bool), source, name, "an integer", value)
     else:

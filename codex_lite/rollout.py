@@ -255,35 +255,32 @@ def load(path: str) -> SavedSession:
     return saved
 
 
-def _lines(f: Any, limit: int) -> Iterator[bytes | None]:
+def _lines(f: Any, limit: int) -> Iterator[bytearray | None]:
     """The file's lines; None for a line longer than `limit`, which is skipped without ever being
-    held whole (a 300 MB line costs one chunk of memory, not 300 MB)."""
+    held whole (a 300 MB line costs `limit` bytes of memory at most, not 300 MB)."""
     chunk = 1 << 20
     while True:
-        line = f.readline(min(limit, chunk) + 1)
-        if not line:
+        piece = f.readline(min(limit, chunk) + 1)
+        if not piece:
             return
-        parts = [line]
-        size = len(line)
-        while not parts[-1].endswith(b"\n") and size <= limit:
-            more = f.readline(min(limit - size, chunk) + 1)
-            if not more:
+        line = bytearray(piece)
+        while not piece.endswith(b"\n") and len(line) <= limit:
+            piece = f.readline(min(limit + 1 - len(line), chunk))
+            if not piece:
                 break
-            parts.append(more)
-            size += len(more)
-        if size <= limit:
-            yield b"".join(parts)
+            line += piece
+        if len(line) <= limit:
+            yield line
             continue
-        line = parts[-1]
-        parts.clear()
-        while not line.endswith(b"\n"):  # skip the rest of the long line
-            line = f.readline(chunk)
-            if not line:
+        del line
+        while not piece.endswith(b"\n"):  # skip the rest of the long line
+            piece = f.readline(chunk)
+            if not piece:
                 break
         yield None
 
 
-def _parse_line(raw: bytes) -> dict[str, Any] | None:
+def _parse_line(raw: bytearray) -> dict[str, Any] | None:
     try:
         record = loads(raw)
     except (ValueError, UnicodeDecodeError):

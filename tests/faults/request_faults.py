@@ -1,7 +1,10 @@
 """Fixtures and a runner for the request and bad-input fault tests (test_requests_*, test_answers_*,
 test_config_faults, test_sessions_faults, test_first_contact). Import what a test module needs:
 
-    from request_faults import bad_server, fault_cli, one_error_line  # noqa: F401  (fixtures)
+    from request_faults import bad_server_fixture, fault_cli_fixture, one_error_line  # noqa: F401
+
+(the fixtures are named `bad_server` and `fault_cli`; importing them under other names keeps
+linters from seeing the test arguments as redefinitions).
 
 `fault_cli(*args, base_url=..., config=..., env=...)` runs the installed `codex-lite` console script
 with CODEX_HOME in a tmp dir and returns a FaultRun: exit code, stdout, stderr, wall seconds and the
@@ -97,15 +100,15 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-@pytest.fixture(scope="session")
-def bad_server():
+@pytest.fixture(scope="session", name="bad_server")
+def bad_server_fixture():
     server = BadServer().start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def fault_cli(tmp_path):
+@pytest.fixture(name="fault_cli")
+def fault_cli_fixture(tmp_path):
     """fault_cli(*args, base_url=None, config=None, env=None, cwd=None, input=None, timeout=120,
     wrap=None).
 
@@ -145,7 +148,7 @@ def run_measured(argv: list[str], shown: list[str], cwd: Path, env: dict[str, st
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, text=True, start_new_session=True,
                             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit_memory)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit_memory)  # noqa: PLW1509
     timed_out = False
     try:
         out, err = proc.communicate(input=input, timeout=timeout)

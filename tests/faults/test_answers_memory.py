@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from request_faults import bad_server, bare_python_peak_mb, fault_cli, one_error_line  # noqa: F401
+from request_faults import bad_server_fixture, bare_python_peak_mb, fault_cli_fixture, one_error_line  # noqa: F401
 
 # Generous: an exec turn peaks near bare python + 16 MiB; a 16 MiB body at most doubles that.
 HEADROOM_MB = 64

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from request_faults import bad_server, fault_cli, one_error_line  # noqa: F401
+from request_faults import bad_server_fixture, fault_cli_fixture, one_error_line  # noqa: F401
 
 NO_RETRIES = "[model_providers.litellm]\nrequest_max_retries = 0\n"
 

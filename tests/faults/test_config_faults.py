@@ -5,7 +5,7 @@ covered with the command faults.)"""
 from __future__ import annotations
 
 import pytest
-from request_faults import bad_server, fault_cli, one_error_line  # noqa: F401
+from request_faults import bad_server_fixture, fault_cli_fixture, one_error_line  # noqa: F401
 
 BAD_OVERRIDES = [
     ("retry.wait_seconds=inf", "retry.wait_seconds"),

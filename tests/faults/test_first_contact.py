@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from request_faults import bad_server, fault_cli, one_error_line  # noqa: F401
+from request_faults import bad_server_fixture, fault_cli_fixture, one_error_line  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "http://127.0.0.1:4000"
@@ -75,5 +75,5 @@ def test_the_first_run_questions_at_end_of_input_say_why_they_stop(fault_cli, ty
 def test_readme_states_the_default_url_and_exit_code_2():
     readme = (REPO / "README.md").read_text()
     assert DEFAULT_URL in readme
-    codes = re.search(r"Exit codes:(.{0,800})", readme, re.S)
+    codes = re.search(r"Exit codes:(.{0,800})", readme, re.DOTALL)
     assert codes and "`2`" in codes.group(1), "README's exit codes do not mention 2"

@@ -5,7 +5,7 @@ line. (How long a silent server takes with the defaults is measured in bench/fau
 from __future__ import annotations
 
 import pytest
-from request_faults import bad_server, fault_cli, one_error_line, retry_lines_are_sane  # noqa: F401
+from request_faults import bad_server_fixture, fault_cli_fixture, one_error_line, retry_lines_are_sane  # noqa: F401
 
 FAST = """
 [model_providers.litellm]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from request_faults import bad_server, fault_cli, one_error_line, retry_lines_are_sane  # noqa: F401
+from request_faults import bad_server_fixture, fault_cli_fixture, one_error_line, retry_lines_are_sane  # noqa: F401
 
 TWO_RETRIES = "[model_providers.litellm]\nrequest_max_retries = 2\n"
 

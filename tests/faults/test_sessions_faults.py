@@ -9,7 +9,7 @@ import shutil
 import subprocess
 
 import pytest
-from request_faults import bad_server, bare_python_peak_mb, fault_cli  # noqa: F401
+from request_faults import bad_server_fixture, bare_python_peak_mb, fault_cli_fixture  # noqa: F401
 
 DAMAGED = {
     "deep": '{"event": "history_append", "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
@@ -68,9 +68,7 @@ def test_a_300_mb_line_is_skipped_in_bounded_memory(bad_server, fault_cli, tmp_p
     path = _first_session(fault_cli, url)
     with open(path, "a") as f:
         f.write('{"event": "agent_message", "text": "')
-        block = "x" * (1 << 20)
-        for _ in range(300):
-            f.write(block)
+        f.writelines("x" * (1 << 20) for _ in range(300))
         f.write('"}\n')
     run = fault_cli("exec", "resume", "--last", "again", base_url=url, timeout=180)
     try:
@@ -89,7 +87,7 @@ def _full_disk_wrapper(mountpoint) -> list[str]:
               '{ head -c 1000000 /dev/zero > "$0/fill" 2>/dev/null; true; } && exec "$@"')
     for prefix in (["unshare", "--user", "--map-root-user", "--mount"], ["unshare", "--mount"]):
         probe = subprocess.run([*prefix, "sh", "-c", script, str(mountpoint), "true"],
-                               capture_output=True, timeout=30)
+                               capture_output=True, timeout=30, check=False)
         if probe.returncode == 0:
             return [*prefix, "sh", "-c", script, str(mountpoint)]
     pytest.fail("cannot mount a tmpfs in a private namespace here (unshare), so a full disk "
