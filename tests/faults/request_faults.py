@@ -7,22 +7,17 @@ test_config_faults, test_sessions_faults, test_first_contact). Import what a tes
 linters from seeing the test arguments as redefinitions).
 
 `fault_cli(*args, base_url=..., config=..., env=...)` runs the installed `codex-lite` console script
-with CODEX_HOME in a tmp dir and returns a FaultRun: exit code, stdout, stderr, wall seconds and the
-peak RSS (VmHWM) the process itself wrote at exit (a sitecustomize hook on PYTHONPATH, so nothing
-is sampled and nothing is missed; wait4's ru_maxrss would also count this big pytest process).
-Every run has an address-space cap (MEMORY_CAP), so a regression on a bomb fails with a
-MemoryError instead of eating the machine.
+with CODEX_HOME in a tmp dir, through command_support's launcher (exit code, wall time, and the peak
+RSS from wait4() of a process that pytest did not fork), and returns a FaultRun. Every run has a
+2 GiB address-space cap (prlimit), so a regression on a bomb fails with a MemoryError instead of
+eating the machine.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import resource
-import signal
-import subprocess
+import shutil
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,18 +27,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bad_server import BadServer  # noqa: E402
+from command_support import RunningCli, bare_python_peak_kb, cli_command  # noqa: E402
 from conftest import cli_env, make_git_repo  # noqa: E402
 
-MEMORY_CAP = 2 << 30  # RLIMIT_AS of every run: a gzip bomb before the fix would take 3 GB
+MEMORY_CAP = 2 << 30  # address space of every run: a gzip bomb before the fix took 3 GB
 RUN_TIMEOUT = 120.0
-HWM_HOOK = """\
-import atexit, os
-def _write_hwm(path=os.environ.get("FAULT_HWM_FILE")):
-    if path:
-        with open("/proc/self/status") as src, open(path, "w") as dst:
-            dst.write(src.read())
-atexit.register(_write_hwm)
-"""
 
 
 @dataclass
@@ -53,8 +41,7 @@ class FaultRun:
     stdout: str
     stderr: str
     wall: float
-    peak_mb: float | None  # VmHWM at exit, MiB; None when the process died before atexit
-    timed_out: bool = False
+    peak_mb: float  # peak RSS (wait4's ru_maxrss), MiB
 
     @property
     def err_lines(self) -> list[str]:
@@ -65,14 +52,13 @@ class FaultRun:
 
     def describe(self) -> str:
         return (f"$ codex-lite {' '.join(self.args)}\nexit={self.returncode} wall={self.wall:.1f}s "
-                f"peak={self.peak_mb} MiB timed_out={self.timed_out}\n--- stdout ---\n"
+                f"peak={self.peak_mb:.1f} MiB\n--- stdout ---\n"
                 f"{self.stdout[-4000:]}\n--- stderr ---\n{self.stderr[-4000:]}")
 
 
 def one_error_line(run: FaultRun, *needles: str, code: int = 1) -> str:
     """The run failed with exit `code` and exactly one line on stderr, holding every needle
     (case-insensitive); no traceback, no warning. Returns the line."""
-    assert not run.timed_out, run.describe()
     assert run.returncode == code, run.describe()
     assert "Traceback" not in run.stderr and "Warning" not in run.stderr, run.describe()
     assert len(run.err_lines) == 1, run.describe()
@@ -88,16 +74,6 @@ def retry_lines_are_sane(run: FaultRun) -> None:
         if "retry" in line.lower() and not line.startswith("error"):
             assert len(line) <= 80, f"{len(line)} columns: {line!r}"
             assert not re.search(r"\d\.\d+s\b", line), line
-
-
-def cli_argv() -> list[str]:
-    """The console script pip installed next to this interpreter (what users run)."""
-    script = Path(sys.executable).parent / "codex-lite"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "codex_lite"]
-
-
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
 @pytest.fixture(scope="session", name="bad_server")
@@ -118,10 +94,9 @@ def fault_cli_fixture(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     repo = make_git_repo(tmp_path / "repo")
-    hook = tmp_path / "hwm_hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(HWM_HOOK)
     counter = iter(range(1_000_000))
+    prlimit = shutil.which("prlimit")
+    assert prlimit, "prlimit (util-linux) is needed; scripts/test installs it"
 
     def run(*args: str, base_url: str | None = None, config: str | None = None,
             env: dict[str, str] | None = None, cwd: Path | None = None, input: str | None = None,
@@ -131,58 +106,18 @@ def fault_cli_fixture(tmp_path):
         full = cli_env(base_url or "", "sk-fault-test", home)
         if base_url is None:
             del full["LITELLM_BASE_URL"]
-        hwm = tmp_path / f"hwm-{next(counter)}"
-        full["PYTHONPATH"] = str(hook) + os.pathsep + full["PYTHONPATH"]
-        full["FAULT_HWM_FILE"] = str(hwm)
         full.update(env or {})
-        return run_measured([*(wrap or []), *cli_argv(), *args], list(args), cwd or repo, full, hwm,
-                            input, timeout)
+        argv = [prlimit, f"--as={MEMORY_CAP}", "--", *(wrap or []), *cli_command(), *args]
+        logs = tmp_path / f"run-{next(counter)}"
+        done = RunningCli(argv, cwd or repo, full, logs, input=input).finish(timeout)
+        return FaultRun(list(args), done.code, done.stdout, done.stderr, done.wall, done.peak_rss_kb / 1024)
 
     run.home = home  # type: ignore[attr-defined]
     run.repo = repo  # type: ignore[attr-defined]
     return run
 
 
-def run_measured(argv: list[str], shown: list[str], cwd: Path, env: dict[str, str], hwm: Path,
-                 input: str | None, timeout: float) -> FaultRun:
-    started = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, text=True, start_new_session=True,
-                            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit_memory)  # noqa: PLW1509
-    timed_out = False
-    try:
-        out, err = proc.communicate(input=input, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    wall = time.monotonic() - started
-    return FaultRun(shown, proc.returncode, out, err, wall, _peak_mb(hwm), timed_out)
-
-
-def _peak_mb(path: Path) -> float | None:
-    try:
-        for line in path.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def bare_python_peak_mb(tmp_path: Path) -> float:
-    """VmHWM of `python3 -c pass` with the same hook: the floor the CLI's peaks are compared with."""
-    hook = tmp_path / "hwm_bare"
-    hook.mkdir(exist_ok=True)
-    (hook / "sitecustomize.py").write_text(HWM_HOOK)
-    out = tmp_path / "hwm-bare"
-    env = {**os.environ, "PYTHONPATH": str(hook), "FAULT_HWM_FILE": str(out)}
-    subprocess.run([sys.executable, "-c", "pass"], env=env, check=True, timeout=30)
-    peak = _peak_mb(out)
-    assert peak is not None
-    return peak
+    """Peak RSS of `python3 -c pass`, measured the same way: the floor the CLI's peaks are compared
+    with."""
+    return bare_python_peak_kb(tmp_path) / 1024
