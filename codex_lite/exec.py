@@ -254,22 +254,23 @@ def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str):
 
 
 def _failed_before_session(args: Any, printer: Any, bus: ev.Bus, session_id: str, exc: Exception) -> int:
-    """A failure before any session exists (config, model list, missing session): one line on
-    stderr, or for --json the events a script expects (thread.started, turn.started, turn.failed)."""
+    """A failure before any session exists. A user's mistake (config, a session that is not there,
+    an unreadable file) is one line on stderr; a model server's failure is a failed turn. With
+    --json, either way the events a script expects come first: thread.started, turn.started, then
+    turn.failed."""
+    from codex_lite.client import ModelError
     from codex_lite.config import ConfigError
-    from codex_lite.rollout import SessionNotFound
 
     message = f"config error: {exc}" if isinstance(exc, ConfigError) else str(exc)
     if args.json:
         printer.write({"type": "thread.started", "thread_id": session_id})
         printer.write({"type": "turn.started"})
         bus(ev.TurnFailed(message=message))
-    elif isinstance(exc, ConfigError):
-        print(f"codex-lite: {visible(message)}", file=sys.stderr)
-    elif isinstance(exc, SessionNotFound):
-        print(f"codex-lite exec: {visible(message)}", file=sys.stderr)
-    else:
+    elif isinstance(exc, ModelError):
         bus(ev.TurnFailed(message=message))
+    if not isinstance(exc, ModelError):
+        prefix = "codex-lite" if isinstance(exc, ConfigError) else "codex-lite exec"
+        print(f"{prefix}: {visible(message)}", file=sys.stderr)
     return 1
 
 
