@@ -252,10 +252,18 @@ def from_dict(data: dict[str, Any]) -> Event | None:
         event = cls(**values)
     except TypeError:
         return None
-    nested = {PlanUpdate: "plan", FileChange: "changes"}.get(cls)  # lists of objects front ends read
-    if nested and not all(isinstance(item, dict) for item in getattr(event, nested)):
-        return None
-    return event
+    return event if _nested_ok(event) else None
+
+
+def _nested_ok(event: Event) -> bool:
+    """The insides front ends read without checking: lists of objects, tables of counts."""
+    if isinstance(event, (PlanUpdate, FileChange)):
+        items = event.plan if isinstance(event, PlanUpdate) else event.changes
+        return all(isinstance(item, dict) for item in items)
+    if isinstance(event, EnvelopeRepair):
+        return all(isinstance(n, int) and not isinstance(n, bool)
+                   for table in (event.recovered, event.nudged, event.scrubbed) for n in table.values())
+    return True
 
 
 _TYPE_NAMES: dict[str, tuple[type, ...]] = {

@@ -20,6 +20,7 @@ DAMAGED = {
     "usage_string": '{"event": "usage", "input_tokens": "many", "output_tokens": [1]}',
     "text_number": '{"event": "agent_message", "text": 5}',
     "plan_string": '{"event": "plan_update", "plan": "do it"}',
+    "repair_counts_string": '{"event": "envelope_repair", "recovered": {"harmony": "many"}}',
     "meta_cwd_list": '{"event": "session_resumed", "cwd": ["/"], "model": {"a": 1}}',
     "not_json": '{"event": "agent_mess',
 }
