@@ -62,15 +62,14 @@ MAX_ARGUMENT_DEPTH = 32  # a shell call is 2 levels deep, a plan 3
 
 def structured_calls(message: dict[str, Any]) -> tuple[list[tuple[str | None, str, str | None]],
                                                       list[envelope.RecoveredCall]]:
-    """(usable calls as (id, name, arguments text), error calls for the model). Every field is
-    type-checked: a call that cannot be read becomes an error call that is answered, not run; calls
-    beyond MAX_STRUCTURED_CALLS are reported through one error call (a model looping on calls would
-    otherwise grow the next request and the session file without bound)."""
+    """(usable calls as (id, name, arguments), error calls): a call of the wrong shape is answered
+    with an error, not run; calls beyond MAX_STRUCTURED_CALLS get one error call (a model looping
+    on calls would grow the next request and the session file without bound)."""
     raw = message.get("tool_calls")
     if raw is None:
         return [], []
     if not isinstance(raw, list):
-        return [], [_error_call(f"tool_calls was {json_type(raw)}, not a list of calls; nothing was run")]
+        return [], [_error_call(f"tool_calls was {json_type(raw)}, not a list; nothing was run")]
     calls: list[tuple[str | None, str, str | None]] = []
     errors: list[envelope.RecoveredCall] = []
     for call in raw[:MAX_STRUCTURED_CALLS]:
@@ -88,24 +87,21 @@ def structured_calls(message: dict[str, Any]) -> tuple[list[tuple[str | None, st
 
 def _structured_call(call: Any) -> tuple[str | None, str, str | None] | envelope.RecoveredCall:
     if not isinstance(call, dict):
-        return _error_call(f"a tool call was {json_type(call)}, not an object with a function; it was not run")
+        return _error_call(f"a tool call was {json_type(call)}, not an object; not run")
     call_id = call.get("id")
     call_id = str(call_id) if isinstance(call_id, (str, int)) and not isinstance(call_id, bool) else None
     fn = call.get("function")
     if not isinstance(fn, dict):
-        return _error_call(f"the call's function was {json_type(fn)}, not an object with a name and "
-                           "arguments; it was not run", call_id)
+        return _error_call(f"the call's function was {json_type(fn)}, not an object; not run", call_id)
     name, args = fn.get("name"), fn.get("arguments")
     if not isinstance(name, str):
-        return _error_call(f"the call's function name was {json_type(name)}, not a string; it was not run",
-                           call_id)
+        return _error_call(f"the function name was {json_type(name)}, not a string; not run", call_id)
     if isinstance(args, (dict, list)):
         if too_deep(args, MAX_ARGUMENT_DEPTH):
             return _deep_arguments(call_id, name)
         args = json.dumps(args)
     elif args is not None and not isinstance(args, str):
-        return _error_call(f"the arguments of this {name} call were {json_type(args)}, not a JSON object; "
-                           "it was not run", call_id, name)
+        return _error_call(f"the arguments were {json_type(args)}, not a JSON object; not run", call_id, name)
     return call_id, name, args
 
 
@@ -115,13 +111,11 @@ def _error_call(error: str, call_id: str | None = None, name: str = "") -> envel
 
 
 def _deep_arguments(call_id: str | None, name: str) -> envelope.RecoveredCall:
-    return _error_call(f"the arguments of this {name} call are nested more than {MAX_ARGUMENT_DEPTH} "
-                       "levels deep; it was not run", call_id, name)
+    return _error_call(f"the arguments are nested over {MAX_ARGUMENT_DEPTH} levels deep; not run", call_id, name)
 
 
 def parse_usage(answer: dict[str, Any], latency: float) -> ev.Usage:
-    """Token counts; anything missing or of the wrong type counts as 0 (usage is bookkeeping, not a
-    reason to fail a turn)."""
+    """Token counts; missing or of the wrong type counts as 0 (no reason to fail a turn)."""
     usage = _dict(answer.get("usage"))
     prompt_details = _dict(usage.get("prompt_tokens_details"))
     completion_details = _dict(usage.get("completion_tokens_details"))
@@ -137,16 +131,14 @@ def _int(value: Any) -> int:
 
 
 def message_text(content: Any) -> str | None:
-    """`content` as text: a string, or the text parts of a list of content parts (other parts and
-    non-string texts are skipped); None for anything else."""
+    """`content` as text: a string, or the string texts of a list of parts; None otherwise."""
     if isinstance(content, list):
         return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     return content if isinstance(content, str) else None
 
 
 def parse_answer(answer: dict[str, Any], latency: float = 0.0) -> Answer:
-    """The answer's meaning. The outer shape was checked by the client (client._check_completion);
-    here every field is read defensively, and a tool call that cannot be read is an error call."""
+    """The answer's meaning (client.py checked its outer shape; here every field is read defensively)."""
     choices = answer.get("choices")
     choice = _dict(choices[0]) if isinstance(choices, list) and choices else {}
     message = _dict(choice.get("message"))

@@ -1,20 +1,13 @@
 """Blocking, non-streaming chat completions over urllib3.
 
 One request at a time, the whole JSON answer at once: that is what made the Rust patchset stable
-behind LiteLLM, and it keeps the agent single-threaded. Every limit a hostile or broken server
-could push is bounded here:
-- time: `request_timeout_seconds` bounds one attempt as a whole (connect, headers, body: a server
-  dripping a byte a second cannot stretch it), and `request_total_timeout_seconds` bounds the
-  request with all its retries and waits;
-- retries: only transient failures are retried (refused or reset connections, timeouts, 429,
-  5xx), at most `request_max_retries` times, with capped exponential backoff and jitter, honouring
-  Retry-After while it fits the budget; anything else fails at once;
-- memory: the body is read in chunks with `max_response_bytes` applied after decompression
-  (gzip and deflate bombs included), and parsed with bounded nesting (json_limits).
-Failures are a ModelError whose one-line message says which URL, what happened and what the server
-said, and never contains the API key or an http_headers value (a hostile server may echo them):
-they are redacted before the server's text is cut to one short line. Request bodies are redacted
-the same way, so a secret that found its way into the conversation never leaves the device.
+behind LiteLLM, and it keeps the agent single-threaded. What a hostile or broken server can push is
+bounded: `request_timeout_seconds` bounds an attempt as a whole (a server dripping a byte a second
+too), `request_total_timeout_seconds` all attempts and waits; only transient failures (refused or
+reset connections, timeouts, 429, 5xx) are retried; `max_response_bytes` applies after
+decompression (bombs) and JSON nesting is bounded (json_limits). Failures are a one-line ModelError
+naming the URL and what the server said, with the API key and http_headers values redacted (before
+the cut), as they are in request bodies.
 """
 
 from __future__ import annotations
@@ -32,6 +25,7 @@ from typing import Any, Callable
 import urllib3
 
 from codex_lite.config import Provider
+from codex_lite import events as ev
 from codex_lite.events import duration_text
 from codex_lite.json_limits import JSONTooDeep, json_type, loads
 from codex_lite.redact import Redactor
@@ -39,7 +33,7 @@ from codex_lite.redact import Redactor
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 30.0
 READ_CHUNK = 64 * 1024
-STEP = 1 << 20  # most bytes inflated at once
+STEP = 1 << 20  # most bytes inflated in one step
 FALLBACK_STATUSES = (400, 404, 405, 501)  # a model-list endpoint this server does not have
 
 
@@ -54,12 +48,8 @@ class ModelError(Exception):
 
 
 def size_text(n: int) -> str:
-    """16 MiB, 4 KiB, 1.5 KiB, 1000 bytes."""
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            value = n / size
-            return f"{value:g} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
+    """16 MiB, 4 KiB, 1000 bytes."""
+    return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"{n >> 10} KiB" if n % 1024 == 0 else f"{n} bytes"
 
 
 class Client:
@@ -71,13 +61,18 @@ class Client:
         self.redactor = Redactor.for_provider(provider)
         self.http = urllib3.PoolManager(retries=False)
 
+    def retry_notices(self, emit: Callable[[ev.Event], None]) -> Callable[[int, float, str], None]:
+        """An `on_retry` that tells `emit` of each retry as a Retry event (scope "request")."""
+        return lambda attempt, wait, reason: emit(ev.Retry(
+            attempt=attempt, max_attempts=self.provider.request_max_retries + 1,
+            wait_seconds=round(wait, 3), reason=reason, scope="request"))
+
     # -- requests -------------------------------------------------------------------------------
 
     def chat(self, model: str, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
              reasoning_effort: str | None = None,
              on_retry: Callable[[int, float, str], None] | None = None) -> dict[str, Any]:
-        """POST /chat/completions with stream=false; the parsed JSON answer (an object; its shape is
-        checked field by field in answer.py)."""
+        """POST /chat/completions with stream=false; the parsed JSON answer."""
         body: dict[str, Any] = {"model": model, "messages": self.redactor.value(messages), "stream": False}
         if tools:
             body["tools"] = tools
@@ -88,9 +83,8 @@ class Client:
         return _check_completion(url, self._request("POST", url, body, on_retry))
 
     def list_models(self, on_retry: Callable[[int, float, str], None] | None = None) -> list[str]:
-        """Model names, asking LiteLLM's richer endpoints first, then the OpenAI one. Transient
-        failures are retried like a chat request; only an endpoint this server does not have
-        (404 and the like, or an answer without names) moves on to the next one."""
+        """Model names, asking LiteLLM's richer endpoints first, then the OpenAI one. Retried like a
+        chat request; only an endpoint this server lacks (404 and the like) moves on."""
         root = self.provider.root_url
         urls = [self.provider.base_url + "/models"]
         if self.provider.is_litellm:
@@ -100,8 +94,8 @@ class Client:
             try:
                 names = _model_names(self._request("GET", url, None, on_retry))
             except ModelError as exc:
-                if exc.status not in FALLBACK_STATUSES and not getattr(exc, "unusable", False):
-                    raise
+                if exc.status not in FALLBACK_STATUSES and not 200 <= (exc.status or 0) < 300:
+                    raise  # (a 2xx here is an answer that is not a model list)
                 last = exc
                 continue
             if names:
@@ -196,30 +190,26 @@ class Client:
 
 
 def _check_completion(url: str, answer: Any) -> dict[str, Any]:
-    """The outer shape of a completion (an object, a non-empty `choices` list, a first choice that
-    is an object whose `message` is an object with text or no `content`): anything else is a
-    ModelError, one line. answer.py reads the fields inside defensively."""
-    problem = None
+    """The outer shape of a completion, or a one-line ModelError; answer.py reads the inside."""
     choices = answer.get("choices") if isinstance(answer, dict) else None
+    problem = None
     if not isinstance(answer, dict):
-        problem = f"JSON that is not an object ({json_type(answer)})"
+        problem = f"JSON that is {json_type(answer)}, not an object"
     elif not isinstance(choices, list) or not choices:
-        problem = f"without choices (`choices` is {json_type(choices)})"
+        problem = "without choices"
     elif not isinstance(choices[0], dict):
         problem = f"a choice that is {json_type(choices[0])}, not an object"
     elif not isinstance(choices[0].get("message"), dict):
-        problem = f"a choice whose message is {json_type(choices[0].get('message'))}, not an object"
+        problem = f"a message that is {json_type(choices[0].get('message'))}, not an object"
     elif not isinstance(choices[0]["message"].get("content"), (str, list, type(None))):
-        problem = (f"a message whose content is {json_type(choices[0]['message'].get('content'))}, "
-                   "not text")
+        problem = f"a message whose content is {json_type(choices[0]['message'].get('content'))}, not text"
     if problem:
         raise ModelError(f"{url} answered {problem}")
     return answer
 
 
 class _Transient(Exception):
-    """A failure worth retrying: `message` names the URL (for the final error), `short` does not
-    (for the retry notice, where the URL would only repeat)."""
+    """A failure worth retrying: `message` names the URL, `short` (for retry notices) does not."""
 
     def __init__(self, message: str, short: str, status: int | None = None,
                  retry_after: float | None = None, unreachable: bool = False):
@@ -229,15 +219,12 @@ class _Transient(Exception):
 
 
 class _DeadlinePassed(BaseException):
-    """Raised by SIGALRM inside a blocking read. A BaseException, like KeyboardInterrupt, so no
-    `except Exception` inside urllib3 or http.client can swallow it: the connection is closed on
-    the way out."""
+    """Raised by SIGALRM. A BaseException, so no `except Exception` in urllib3 swallows it."""
 
 
 class _Deadline:
-    """Interrupts the request when `seconds` pass, whatever it is waiting for (a server that sends
-    its headers or body a byte at a time never trips a per-read socket timeout). Uses SIGALRM, so
-    it works in the main thread, where the agent runs; elsewhere only the socket timeouts apply."""
+    """Interrupts the request when `seconds` pass, whatever it waits for (a byte-a-second drip never
+    trips a socket timeout). SIGALRM: the main thread only, where the agent runs."""
 
     def __init__(self, seconds: float):
         self.seconds = max(seconds, 0.001)
@@ -271,9 +258,6 @@ def _connection_failure(url: str, exc: Exception, limit: float, redactor: Redact
     errors = urllib3.exceptions
     if isinstance(exc, errors.LocationValueError):  # malformed URL or unknown scheme
         return ModelError(f"cannot use {url}: {_short(redactor.text(str(exc)))}")
-    if isinstance(exc, errors.SSLError):
-        reason = redactor.text(str(getattr(exc, "reason", exc)))
-        return ModelError(f"cannot reach {url}: TLS failed: {_short(reason)}")
     text = redactor.text(str(getattr(exc, "reason", None) or exc))
     if "Name or service not known" in text or "nodename nor servname" in text \
             or "No address associated" in text:
@@ -318,100 +302,44 @@ def _answer_of(url: str, resp: Any, text: str, redactor: Redactor) -> Any:
     try:
         return loads(text)
     except JSONTooDeep as exc:
-        raise _unusable(f"{url} answered {status} with JSON nested too deeply ({exc})", status) from None
+        raise ModelError(f"{url} answered {status} with JSON {exc}", status) from None
     except (ValueError, RecursionError):
-        raise _unusable(f"{url} answered {status} with something that is not JSON: "
-                        f"{_server_message(text, redactor)}", status) from None
-
-
-def _unusable(message: str, status: int) -> ModelError:
-    """A 2xx whose body cannot be used: final, but the model list may try another endpoint."""
-    err = ModelError(message, status)
-    err.unusable = True  # type: ignore[attr-defined]
-    return err
+        raise ModelError(f"{url} answered {status} with something that is not JSON: "
+                         f"{_server_message(text, redactor)}", status) from None
 
 
 # -- reading the body -------------------------------------------------------------------------------
 
 
-class _TooBig(Exception):
-    pass
-
-
 def _read_capped(resp: Any, cap: int, url: str, expired: Callable[[], bool]) -> str:
-    """The body as text, decompressed, at most `cap` bytes after decompression: a 1 MB gzip bomb
-    that inflates to 1 GiB stops at cap + 1 bytes of memory. `expired` is checked after every chunk
-    (outside the main thread, where SIGALRM cannot cut a drip short, it is the only deadline). The
-    bytes are gone when the text is returned, so parsing does not hold both."""
+    """The body as text, at most `cap` bytes after decompression: inflated a step at a time
+    (zlib's max_length), so a 1 MB gzip bomb of 1 GiB stops at cap + 1 bytes of memory. `expired`
+    is checked after every chunk (outside the main thread it is the only deadline)."""
     too_big = ModelError(f"{url} answered more than {size_text(cap)} (max_response_bytes); the answer "
                          "was dropped", resp.status)
-    inflater = _Inflater.for_encoding(resp.headers.get("Content-Encoding"), url)
+    coding = (resp.headers.get("Content-Encoding") or "identity").strip().lower()
+    if coding not in ("identity", "gzip", "x-gzip", "deflate"):
+        raise ModelError(f"{url} answered with Content-Encoding {coding!r}, which codex-lite does not read")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32) if coding != "identity" else None  # gzip or zlib
     length = resp.headers.get("Content-Length")
     if inflater is None and length and length.isdigit() and int(length) > cap:
         raise too_big
     out = bytearray()
-    while True:
-        chunk = resp.read(READ_CHUNK, decode_content=False)
-        if not chunk:
-            break
-        try:
-            if inflater:
-                inflater.feed(chunk, out, cap + 1)
-            else:
-                out += chunk
-        except _TooBig:
-            raise too_big from None
+    while chunk := resp.read(READ_CHUNK, decode_content=False):
+        while chunk and inflater:
+            if len(out) > cap:
+                raise too_big
+            try:
+                out += inflater.decompress(chunk, min(cap + 1 - len(out), STEP))
+            except zlib.error as exc:
+                raise ModelError(f"{url} sent a body that does not decompress: {exc}") from None
+            chunk = inflater.unconsumed_tail
+        out += chunk
         if len(out) > cap:
             raise too_big
         if expired():
             raise _DeadlinePassed()
-    if inflater:
-        inflater.finish()
     return out.decode(json.detect_encoding(out), "replace")
-
-
-class _Inflater:
-    """gzip or deflate decompression with a bound on the output of every step (zlib's max_length),
-    so memory never holds more than what the cap allows."""
-
-    def __init__(self, wbits: int, url: str, raw_fallback: bool = False):
-        self.obj = zlib.decompressobj(wbits)
-        self.url, self.raw_fallback, self.started = url, raw_fallback, False
-
-    @classmethod
-    def for_encoding(cls, encoding: str | None, url: str) -> _Inflater | None:
-        codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
-        codings = [c for c in codings if c != "identity"]
-        if not codings:
-            return None
-        if len(codings) == 1 and codings[0] in ("gzip", "x-gzip"):
-            return cls(16 + zlib.MAX_WBITS, url)
-        if len(codings) == 1 and codings[0] == "deflate":
-            return cls(zlib.MAX_WBITS, url, raw_fallback=True)
-        raise ModelError(f"{url} answered with Content-Encoding {encoding!r}, which codex-lite does not "
-                         "read (it reads gzip, deflate or none)")
-
-    def feed(self, data: bytes, out: bytearray, limit: int) -> None:
-        """Inflate `data` onto `out`, 1 MiB at a time, raising _TooBig before `out` passes `limit`."""
-        while data:
-            room = limit - len(out)
-            if room <= 0:
-                raise _TooBig()
-            try:
-                out += self.obj.decompress(data, min(room, STEP))
-            except zlib.error as exc:
-                if self.raw_fallback and not self.started:  # "deflate" sent without its zlib header
-                    self.obj, self.raw_fallback = zlib.decompressobj(-zlib.MAX_WBITS), False
-                    continue
-                raise ModelError(f"{self.url} sent a body that does not decompress: {exc}") from None
-            self.started = True
-            data = self.obj.unconsumed_tail
-            if self.obj.eof and self.obj.unused_data.strip(b"\0\r\n\t "):
-                raise ModelError(f"{self.url} sent data after the end of its compressed body")
-
-    def finish(self) -> None:
-        if not self.obj.eof and self.started:
-            raise ModelError(f"{self.url} sent a compressed body that ends early")
 
 
 # -- what the server said ---------------------------------------------------------------------------
@@ -424,9 +352,8 @@ def _backoff(attempt: int) -> float:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait, from delta-seconds or an HTTP date; None when the value means nothing
-    (`nan`, `soon`, a negative number), so the usual backoff applies. Huge values are kept: the
-    caller gives up when they pass the budget."""
+    """Seconds from delta-seconds or an HTTP date; None for nonsense (`nan`, `-1`): then backoff.
+    Huge values are kept: the caller gives up when they pass the budget."""
     if not value:
         return None
     try:
@@ -443,16 +370,13 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _reason(text: str) -> str:
-    if "Connection refused" in text:
-        return "connection refused (is the proxy running?)"
-    if "timed out" in text.lower():
-        return "timed out"
-    if "Connection reset" in text:
-        return "connection reset by the server"
-    if "IncompleteRead" in text or "Connection broken" in text or "Connection aborted" in text:
-        return "the connection broke before the answer was complete"
-    if "Temporary failure in name resolution" in text:
-        return "the name does not resolve right now"
+    for needle, reason in (("Connection reset", "connection reset by the server"),
+                           ("IncompleteRead", "the connection broke mid-answer"),
+                           ("Connection broken", "the connection broke mid-answer"),
+                           ("Connection aborted", "the connection broke mid-answer"),
+                           ("Temporary failure in name", "the name does not resolve right now")):
+        if needle in text:
+            return reason
     return _short(text)
 
 

@@ -27,8 +27,7 @@ SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 
 class ConfigError(Exception):
-    """A user mistake in the configuration; the message is shown as one line (control characters
-    from a key or a value, a newline in a header name say, are shown escaped)."""
+    """A user mistake in the configuration; the message is one line (control characters escaped)."""
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -40,8 +39,7 @@ class StrTable:
 
 
 class Headers:
-    """Schema marker: HTTP header names and values that can really be sent (http_headers): names are
-    HTTP tokens, values have no line break or NUL and are latin-1 (what http.client encodes)."""
+    """Schema marker: http_headers that can be sent (see header_problem)."""
 
 
 class Url:
@@ -50,8 +48,7 @@ class Url:
 
 @dataclass(frozen=True)
 class Range:
-    """Schema marker: a finite number of `kind` (int or float) within [low, high]; `above` makes the
-    low bound exclusive (a timeout of 0 makes no sense)."""
+    """Schema marker: a finite int (or float) in [low, high]; `above`: low itself is refused."""
 
     kind: type
     low: float | None = None
@@ -60,11 +57,9 @@ class Range:
 
     def describe(self) -> str:
         what = "an integer" if self.kind is int else "a number"
-        if self.low is not None and self.high is not None:
+        if self.high is not None:
             return f"{what} from {self.low:g} to {self.high:g}"
-        if self.low is not None:
-            return f"{what} {'above' if self.above else 'of at least'} {self.low:g}"
-        return what
+        return f"{what} {'above' if self.above else 'of at least'} {self.low:g}"
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float) if self.kind is float else int):
@@ -136,14 +131,11 @@ class Provider:
     connect_timeout_seconds: float = 10.0
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # after decompression
     is_litellm: bool = False
-    # base_url is the built-in default (nothing said where the proxy is): what to tell the user
-    # when nothing answers there, instead of retrying
-    unconfigured_hint: str | None = None
+    unconfigured_hint: str | None = None  # base_url is the default: what to say if nothing answers
 
     @property
     def total_timeout_seconds(self) -> float:
-        """The budget of one request with its retries: request_total_timeout_seconds, or by default
-        DEFAULT_TOTAL_TIMEOUT_SECONDS but never less than one attempt may take."""
+        """The budget of a request with its retries; by default never less than one attempt."""
         if self.request_total_timeout_seconds is not None:
             return self.request_total_timeout_seconds
         return max(DEFAULT_TOTAL_TIMEOUT_SECONDS, self.request_timeout_seconds)
@@ -279,36 +271,32 @@ _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 def header_problem(name: str, value: str) -> str | None:
     """Why this header cannot be sent as it is (None when it can)."""
     if not _TOKEN.fullmatch(name):
-        return "is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+        return "is not a valid HTTP header name"
     if any(c in value for c in "\r\n\0"):
         return "must not contain a line break or NUL (header injection)"
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:
-        return "must be latin-1 text (HTTP header values cannot carry other characters)"
+        return "must be latin-1 text (what HTTP headers carry)"
     return None
 
 
 def url_problem(url: str) -> str | None:
-    """Why `url` cannot be a base URL (None when it can): checked when the config is loaded, so a
-    typo is one line before any request, never a retry loop or a urllib3 warning."""
+    """Why `url` cannot be a base URL, or None: a typo is one line before any request."""
     from urllib.parse import urlsplit
 
-    shown = url if len(url) <= 80 else url[:77] + "..."
     try:
         parts = urlsplit(url)
-        port = parts.port
+        problem = "has an invalid port" if parts.port == 0 else None
     except ValueError as exc:
-        return f"is not a valid URL ({shown!r}: {exc})"
-    if parts.scheme not in ("http", "https") or not url.lower().startswith(parts.scheme + "://"):
-        return f"must start with http:// or https:// (got {shown!r})"
-    if not parts.hostname:
-        return f"has no host ({shown!r})"
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        return f"must not contain spaces or control characters ({shown!r})"
-    if port == 0:
-        return f"has an invalid port ({shown!r})"
-    return None
+        problem = f"is not a valid URL: {exc}"
+    if problem is None and (parts.scheme not in ("http", "https") or "://" not in url):
+        problem = "must start with http:// or https://"
+    elif problem is None and not parts.hostname:
+        problem = "has no host"
+    elif problem is None and any(c.isspace() or ord(c) < 32 for c in url):
+        problem = "must not contain spaces or control characters"
+    return problem and f"{problem} ({url[:80]!r})"
 
 
 def _expect(ok: bool, source: str, name: str, wanted: str, value: Any) -> None:

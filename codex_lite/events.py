@@ -15,8 +15,7 @@ from codex_lite.records import asdict, dataclass, field, fields
 
 
 def duration_text(seconds: float) -> str:
-    """A wait or a limit as a person reads it: 1s, 45s, 2m05s, 3h20m, 11d13h (rounded up, so a
-    jittered wait of 0.53 s shows as "1s", never "0.53s" or "1.191s")."""
+    """1s, 45s, 2m05s, 3h20m, 11d13h: rounded up, never "0.53s"."""
     if not math.isfinite(seconds):
         return "forever"
     s = max(1, math.ceil(seconds - 1e-9))
@@ -240,7 +239,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 def from_dict(data: dict[str, Any]) -> Event | None:
     """Rebuild an event written by `to_dict`; None for an unknown or damaged record (a field of the
-    wrong type, e.g. from a hand-edited or corrupted session file)."""
+    wrong type)."""
     cls = EVENT_TYPES.get(str(data.get("event")))
     if cls is None:
         return None
@@ -273,25 +272,14 @@ _FIELD_TYPES: dict[type, dict[str, tuple[type, ...] | None]] = {}
 
 
 def _field_types(cls: type[Event]) -> dict[str, tuple[type, ...] | None]:
-    """Field name -> the plain types its annotation allows (None: anything), read once per class
-    from the annotation text ("dict[str, Any] | None" -> (dict, NoneType))."""
+    """Field -> the types its annotation allows ("dict[str, Any] | None" -> (dict, NoneType)), or
+    None for anything."""
     if cls not in _FIELD_TYPES:
-        annotations: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__):  # as records reads them (Python 3.14 evaluates lazily)
-            own = klass.__dict__.get("__annotations__")
-            annotations.update(own if own is not None else getattr(klass, "__annotations__", None) or {})
+        hints = getattr(cls, "__annotations__", {})  # strings: this module defers annotations
         table: dict[str, tuple[type, ...] | None] = {}
         for f in fields(cls):
-            hint = annotations.get(f.name, "Any")
-            text = hint if isinstance(hint, str) else getattr(hint, "__name__", None) or str(hint)
-            allowed: tuple[type, ...] = ()
-            for part in text.split("|"):
-                found = _TYPE_NAMES.get(part.strip().split("[")[0])
-                if found is None:
-                    allowed = ()
-                    break
-                allowed += found
-            table[f.name] = allowed or None
+            found = [_TYPE_NAMES.get(p.strip().split("[")[0]) for p in str(hints.get(f.name)).split("|")]
+            table[f.name] = None if None in found else sum(found, ())
         _FIELD_TYPES[cls] = table
     return _FIELD_TYPES[cls]
 

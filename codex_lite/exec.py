@@ -254,10 +254,8 @@ def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str):
 
 
 def _failed_before_session(args: Any, printer: Any, bus: ev.Bus, session_id: str, exc: Exception) -> int:
-    """A failure before any session exists. A user's mistake (config, a session that is not there,
-    an unreadable file) is one line on stderr; a model server's failure is a failed turn. With
-    --json, either way the events a script expects come first: thread.started, turn.started, then
-    turn.failed."""
+    """A failure before the session exists: a user's mistake is a line on stderr, a server's a
+    failed turn; --json first gets thread.started and turn.started either way."""
     from codex_lite.client import ModelError
     from codex_lite.config import ConfigError
 

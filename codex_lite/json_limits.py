@@ -1,11 +1,6 @@
-"""JSON from outside (model answers, session files) parsed with bounded nesting.
-
-A 200,000-deep `[[[[...` is a few hundred kilobytes, and a RecursionError from it (or from
-anything that later walks a 900-deep value: json.dumps of the next request, a listener) must never
-escape as a traceback. `loads` turns both into JSONTooDeep, a ValueError, so callers that already
-handle "not JSON" handle this too. `json_type` names a value's type for messages about answers of
-the wrong shape.
-"""
+"""JSON from outside (answers, session files) with bounded nesting: a 200,000-deep `[[[[` must not
+raise RecursionError, nor may a 900-deep value later (json.dumps of the next request). JSONTooDeep
+is a ValueError, so "not JSON" handling covers it."""
 
 from __future__ import annotations
 
@@ -31,8 +26,8 @@ def loads(data: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
 
 
 def too_deep(value: Any, max_depth: int = MAX_DEPTH) -> bool:
-    """Is any list or object inside `value` more than `max_depth` levels down? Iterative (safe on
-    any depth), linear in the size of `value`, and its memory grows with the depth only."""
+    """Is a list or object in `value` more than `max_depth` levels down? Iterative; memory grows
+    with the depth only."""
     if not isinstance(value, (dict, list)):
         return False
     stack = [iter(value.values() if isinstance(value, dict) else value)]
@@ -49,10 +44,6 @@ def too_deep(value: Any, max_depth: int = MAX_DEPTH) -> bool:
 
 
 def json_type(value: Any) -> str:
-    """A JSON value's type in words, for messages about answers of the wrong shape."""
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "an empty list" if not value else "a list"
-    return {str: "a string", bool: "a boolean", int: "a number", float: "a number",
-            dict: "an object"}.get(type(value), type(value).__name__)
+    """A JSON value's type in words."""
+    return {str: "a string", bool: "a boolean", int: "a number", float: "a number", dict: "an object",
+            list: "a list", type(None): "null"}.get(type(value), type(value).__name__)

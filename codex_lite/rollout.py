@@ -234,13 +234,11 @@ def _file_session_id(path: str) -> str:
 
 
 def load(path: str) -> SavedSession:
-    """Rebuild a session from its file, line by line in bounded memory. A damaged line (cut by a
-    kill -9, or any line that does not hold a well-formed record: not JSON, nested too deeply,
-    longer than MAX_LINE_BYTES, a field of the wrong type) is skipped and counted in `skipped`.
-    Calls left without a result when the process died are answered with an "interrupted" result at
-    the point the session was resumed, and results whose call is gone are dropped, so the history
-    is valid for the model and replays the same way every time. Raises OSError when the file
-    cannot be read."""
+    """Rebuild a session from its file, line by line in bounded memory. A damaged line (cut by kill
+    -9, not JSON, too deep, over MAX_LINE_BYTES, a field of the wrong type) is skipped and counted.
+    Calls left without a result are answered "interrupted" where the session was resumed, and
+    results whose call is gone are dropped, so the history is valid for the model. Raises OSError
+    when the file cannot be read."""
     saved = SavedSession(session_id=_file_session_id(path), cwd="", model="", path=path)
     shown: deque = deque(maxlen=MAX_REPLAY_EVENTS)
     usage = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0}
@@ -256,8 +254,7 @@ def load(path: str) -> SavedSession:
 
 
 def _lines(f: Any, limit: int) -> Iterator[bytearray | None]:
-    """The file's lines; None for a line longer than `limit`, which is skipped without ever being
-    held whole (a 300 MB line costs `limit` bytes of memory at most, not 300 MB)."""
+    """The file's lines; None for one over `limit` bytes, skipped without being held whole."""
     chunk = 1 << 20
     while True:
         piece = f.readline(min(limit, chunk) + 1)
@@ -289,7 +286,7 @@ def _parse_line(raw: bytearray) -> dict[str, Any] | None:
 
 
 def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dict[str, int]) -> bool:
-    """Replay one record; False when it is damaged (and then nothing of it is used)."""
+    """Replay one record; False when it is damaged (then nothing of it is used)."""
     kind = record.get("event")
     if kind in (META, RESUMED):
         values = [record.get(k) for k in ("session_id", "cwd", "model")]
@@ -326,7 +323,7 @@ ROLES = ("system", "user", "assistant", "tool")
 
 
 def valid_message(message: dict[str, Any]) -> bool:
-    """Is this a chat message the model server accepts back (the shapes the agent writes)?"""
+    """Is this a message of the shapes the agent writes (what the model server accepts back)?"""
     content = message.get("content")
     if message.get("role") not in ROLES or not isinstance(content, (str, list, type(None))):
         return False
@@ -342,8 +339,7 @@ def valid_message(message: dict[str, Any]) -> bool:
 
 
 def drop_orphan_results(history: list[dict[str, Any]]) -> None:
-    """Remove tool results whose call is not in the history (its assistant message was on a
-    damaged line): the API rejects a result without its call."""
+    """Remove tool results whose call is gone (on a damaged line): the API rejects them."""
     called: set[Any] = set()
     kept = []
     for message in history:

@@ -73,14 +73,8 @@ def choose_model(config: Config, client: Client, bus: ev.Bus | None = None) -> t
     """The configured model, or the proxy's first one with a note saying so (zero-config path)."""
     if config.model:
         return config.model, None
-
-    def on_retry(attempt: int, wait: float, reason: str) -> None:
-        if bus is not None:
-            bus(ev.Retry(attempt=attempt, max_attempts=client.provider.request_max_retries + 1,
-                         wait_seconds=round(wait, 3), reason=reason, scope="request"))
-
     try:
-        names = client.list_models(on_retry)
+        names = client.list_models(client.retry_notices(bus) if bus is not None else None)
     except ModelError as exc:
         if exc.unreachable:
             raise
