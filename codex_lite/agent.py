@@ -163,13 +163,9 @@ class Agent:
                             "answer (raise [agent] max_tool_rounds in config.toml to allow more)")
 
     def _ask_model(self) -> Answer:
-        def on_retry(attempt: int, wait: float, reason: str) -> None:
-            self.emit(ev.Retry(attempt=attempt, max_attempts=self.client.provider.request_max_retries + 1,
-                               wait_seconds=round(wait, 3), reason=reason, scope="request"))
-
         started = time.monotonic()
         raw = self.client.chat(self.model, self.history, self.tools.specs, self.reasoning_effort,
-                               on_retry=on_retry)
+                               on_retry=self.client.retry_notices(self.emit))
         answer = parse_answer(raw, time.monotonic() - started)
         self._add_usage(answer.usage)
         self.emit(answer.usage)

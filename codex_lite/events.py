@@ -8,9 +8,24 @@ with `from_dict()` (used by resume).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, ClassVar
 
 from codex_lite.records import asdict, dataclass, field, fields
+
+
+def duration_text(seconds: float) -> str:
+    """1s, 45s, 2m05s, 3h20m, 11d13h: rounded up, never "0.53s"."""
+    if not math.isfinite(seconds):
+        return "forever"
+    s = max(1, math.ceil(seconds - 1e-9))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"
 
 
 @dataclass
@@ -136,6 +151,13 @@ class Retry(Event):
     reason: str = ""
     scope: str = "turn"  # "turn": a fallback turn sent again; "request": an HTTP request retried
 
+    def summary(self, width: int = 80, note: str = "") -> str:
+        """One line for front ends, cut to `width`: "retrying in 2s (2/5): 503: upstream down"."""
+        wait = f" in {duration_text(self.wait_seconds)}" if self.wait_seconds > 0 else ""
+        line = (f"retrying{wait} ({self.attempt + 1}/{self.max_attempts}{note}): "
+                + " ".join(str(self.reason).split()))
+        return line if len(line) <= width else line[:max(0, width - 3)] + "..."
+
 
 @dataclass
 class RetryOutcome(Event):
@@ -216,15 +238,60 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def from_dict(data: dict[str, Any]) -> Event | None:
-    """Rebuild an event written by `to_dict`; None for an unknown or damaged record."""
+    """Rebuild an event written by `to_dict`; None for an unknown or damaged record (a field of the
+    wrong type)."""
     cls = EVENT_TYPES.get(str(data.get("event")))
     if cls is None:
         return None
-    names = {f.name for f in fields(cls)}
+    types = _field_types(cls)
+    values = {k: v for k, v in data.items() if k in types}
+    if not all(_is_a(v, types[k]) for k, v in values.items()):
+        return None
     try:
-        return cls(**{k: v for k, v in data.items() if k in names})
+        event = cls(**values)
     except TypeError:
         return None
+    return event if _nested_ok(event) else None
+
+
+def _nested_ok(event: Event) -> bool:
+    """The insides front ends read without checking: lists of objects, tables of counts."""
+    if isinstance(event, (PlanUpdate, FileChange)):
+        items = event.plan if isinstance(event, PlanUpdate) else event.changes
+        return all(isinstance(item, dict) for item in items)
+    if isinstance(event, EnvelopeRepair):
+        return all(isinstance(n, int) and not isinstance(n, bool)
+                   for table in (event.recovered, event.nudged, event.scrubbed) for n in table.values())
+    return True
+
+
+_TYPE_NAMES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "dict": (dict,),
+    "list": (list,), "None": (type(None),)}
+_FIELD_TYPES: dict[type, dict[str, tuple[type, ...] | None]] = {}
+
+
+def _field_types(cls: type[Event]) -> dict[str, tuple[type, ...] | None]:
+    """Field -> the types its annotation allows ("dict[str, Any] | None" -> (dict, NoneType)), or
+    None for anything."""
+    if cls not in _FIELD_TYPES:
+        hints = getattr(cls, "__annotations__", {})  # strings: this module defers annotations
+        table: dict[str, tuple[type, ...] | None] = {}
+        for f in fields(cls):
+            found = [_TYPE_NAMES.get(p.strip().split("[")[0]) for p in str(hints.get(f.name)).split("|")]
+            table[f.name] = None if None in found else sum(found, ())
+        _FIELD_TYPES[cls] = table
+    return _FIELD_TYPES[cls]
+
+
+def _is_a(value: Any, allowed: tuple[type, ...] | None) -> bool:
+    if allowed is None:
+        return True
+    if isinstance(value, bool) and bool not in allowed:
+        return False
+    if isinstance(value, float) and float in allowed and not math.isfinite(value):
+        return False
+    return isinstance(value, allowed)
 
 
 Listener = Callable[[Event], None]

@@ -87,7 +87,7 @@ class JsonlPrinter:
             self.write({"type": "item.updated", "item": self.todo})
 
     def on_retry(self, e: ev.Retry) -> None:
-        self.item("error", message=_retry_text(e))
+        self.item("error", message=e.summary(width=400))
 
     def _close_todo(self) -> None:
         if self.todo is not None:
@@ -104,10 +104,6 @@ class JsonlPrinter:
         self._close_todo()
         self.item("error", message=e.message)
         self.write({"type": "turn.failed", "error": {"message": e.message}})
-
-
-def _retry_text(e: ev.Retry) -> str:
-    return f"retrying ({e.reason}): attempt {e.attempt + 1} of {e.max_attempts} in {e.wait_seconds:g}s"
 
 
 class HumanPrinter:
@@ -148,7 +144,7 @@ class HumanPrinter:
             marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
             self.say("\n".join(f"{marks[s['status']]} {s['step']}" for s in event.plan), "italic")
         elif isinstance(event, ev.Retry):
-            self.say(_retry_text(event), "dim")
+            self.say(event.summary(), "dim")
         elif isinstance(event, ev.EnvelopeRepair):
             for note in event.notes():
                 self.say(note, "dim")
@@ -174,22 +170,17 @@ def read_prompt(arg: str | None, stdin: IO[str]) -> str | None:
 
 def run(args: Any) -> int:
     """The body of `codex-lite exec`; returns the exit code."""
-    from codex_lite.rollout import SessionNotFound
-
     try:
         return _run(args)
-    except SessionNotFound as exc:
-        print(f"codex-lite exec: {visible(str(exc))}", file=sys.stderr)
-        return 1
     finally:
         _settle_streams()
 
 
 def _run(args: Any) -> int:
     from codex_lite import config as cfg_mod
-    from codex_lite import rollout
     from codex_lite.client import ModelError
-    from codex_lite.session import open_session
+    from codex_lite.rollout import SessionNotFound
+    from codex_lite.session import new_session_id
 
     prompt = read_prompt(args.prompt, sys.stdin)
     if not prompt:
@@ -204,19 +195,15 @@ def _run(args: Any) -> int:
         print(f"codex-lite exec: {visible(cwd)} is not inside a git repository; run it in one, or pass "
               "--skip-git-repo-check to run here anyway", file=sys.stderr)
         return 1
-    config = cfg_mod.load(args.config_overrides, args.profile, args.model)
-    children.install_exit_handlers()  # before telemetry's hooks, which chain to it
     printer = JsonlPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
     bus = ev.Bus(printer)
+    session_id = new_session_id()
     try:
-        resume, resume_path = _saved_session(config, args)
-        if resume is not None:  # the workspace stays where exec was started (or -C); say so
-            print("codex-lite exec: " + visible(rollout.workspace_note(resume, cwd)), file=sys.stderr)
-        session, note = open_session(config, cwd, bus, resume=resume, resume_path=resume_path,
-                                     telemetry_enabled=getattr(args, "telemetry", None))
-    except ModelError as exc:
-        bus(ev.TurnFailed(message=str(exc)))
-        return 1
+        config = cfg_mod.load(args.config_overrides, args.profile, args.model)
+        children.install_exit_handlers()  # before telemetry's hooks, which chain to it
+        session, note = _open(config, args, cwd, bus, session_id)
+    except (cfg_mod.ConfigError, ModelError, SessionNotFound, OSError) as exc:
+        return _failed_before_session(args, printer, bus, session_id, exc)
     if args.json:
         printer.write({"type": "thread.started", "thread_id": session.id})
     elif note:
@@ -251,6 +238,38 @@ def _settle_streams() -> None:
                 os.close(null)
             except (OSError, ValueError):
                 pass
+
+
+def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str):
+    """The session for this run: a new one, or the one `exec resume` names."""
+    from codex_lite import rollout
+    from codex_lite.session import open_session
+
+    resume, resume_path = _saved_session(config, args)
+    if resume is not None:  # the workspace stays where exec was started (or -C); say so
+        said = rollout.workspace_note(resume, cwd) + (f"; {resume.note}" if resume.note else "")
+        print("codex-lite exec: " + visible(said), file=sys.stderr)
+    return open_session(config, cwd, bus, resume=resume, resume_path=resume_path,
+                        telemetry_enabled=getattr(args, "telemetry", None), session_id=session_id)
+
+
+def _failed_before_session(args: Any, printer: Any, bus: ev.Bus, session_id: str, exc: Exception) -> int:
+    """A failure before the session exists: a user's mistake is a line on stderr, a server's a
+    failed turn; --json first gets thread.started and turn.started either way."""
+    from codex_lite.client import ModelError
+    from codex_lite.config import ConfigError
+
+    message = f"config error: {exc}" if isinstance(exc, ConfigError) else str(exc)
+    if args.json:
+        printer.write({"type": "thread.started", "thread_id": session_id})
+        printer.write({"type": "turn.started"})
+        bus(ev.TurnFailed(message=message))
+    elif isinstance(exc, ModelError):
+        bus(ev.TurnFailed(message=message))
+    if not isinstance(exc, ModelError):
+        prefix = "codex-lite" if isinstance(exc, ConfigError) else "codex-lite exec"
+        print(f"{prefix}: {visible(message)}", file=sys.stderr)
+    return 1
 
 
 def _saved_session(config: Any, args: Any):

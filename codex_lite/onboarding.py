@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from codex_lite.config import REASONING_EFFORTS, Provider, normalize_litellm_url
+from codex_lite.config import REASONING_EFFORTS, Provider, normalize_litellm_url, url_problem
 from codex_lite.records import dataclass
 
 TABLE = "model_providers.litellm"
@@ -173,9 +173,10 @@ def run(ui: Any, out: Any, config: Any, env: dict[str, str] | None = None) -> Se
 def ask_url(ui: Any, out: Any, default: str) -> str:
     while True:
         url = ui.prompt("LiteLLM base URL> ", default=default).strip()
-        if re.match(r"^https?://[^\s/]+", url):
+        problem = url_problem(url)
+        if problem is None:
             return url
-        out.line("type a URL like http://192.168.1.10:4000 (http:// or https://)", "yellow")
+        out.line(f"the URL {problem}; type one like http://192.168.1.10:4000", "yellow")
 
 
 def ask_key(ui: Any, out: Any, env: dict[str, str]) -> tuple[str | None, str | None]:

@@ -142,9 +142,8 @@ class Renderer:
             self.line(note, "dim")
 
     def on_retry(self, e: ev.Retry) -> None:
-        wait = f" in {e.wait_seconds:g}s, Ctrl-C stops" if e.wait_seconds else ""
-        self.line(self.mark("~ ", "↻ ") + f"retrying ({e.reason}): attempt {e.attempt + 1}/"
-                  f"{e.max_attempts}{wait}", "yellow")
+        note = ", Ctrl-C stops" if e.wait_seconds else ""
+        self.line(self.mark("~ ", "↻ ") + e.summary(self.width - 2, note), "yellow")
 
     def on_turn_failed(self, e: ev.TurnFailed) -> None:
         if e.message == "interrupted":

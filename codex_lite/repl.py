@@ -695,8 +695,16 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
                 renderer.line(str(rollout.SessionNotFound(config.codex_home, args.session_id)), "red")
                 return 1
             saved = rollout.load(path)  # its cwd is only shown: the workspace stays `cwd`
+            if saved.note:
+                renderer.line("note: " + saved.note, "yellow")
         elif onboarding.needed(config):
-            selection = onboarding.run(ui, renderer, config)
+            try:
+                selection = onboarding.run(ui, renderer, config)
+            except EOFError:  # stdin closed or piped: the questions cannot be answered
+                renderer.line()  # the cursor is still after the unanswered question
+                renderer.line("end of input: nothing was saved (answer in a terminal, or set "
+                              "LITELLM_BASE_URL)", "yellow")
+                return 1
             if selection is None:
                 return 1
             config = cfg.load(getattr(args, "config_overrides", None) or [], args.profile, args.model)

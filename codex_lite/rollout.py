@@ -2,14 +2,14 @@
 
     Recorder.create(codex_home, session_id, cwd, model, path=None) -> Recorder | None  (a listener)
     find_session(codex_home, session_id=None) -> str | None   (None id = the newest session)
-    load(path) -> SavedSession(session_id, cwd, model, history, events, usage)
+    load(path) -> SavedSession(session_id, cwd, model, history, events, usage, skipped)
 
 Why it looks like this: an SSH connection to a router drops, a phone kills the terminal app, a user
 sends kill -9. Each line goes out with one os.write() on an O_APPEND descriptor (no Python buffer),
 so whatever was recorded before the process died is on disk and only the event in flight can be
-lost, as a damaged last line that `load` skips. The conversation sent to the model is rebuilt by
-replaying HistoryAppend/HistoryRewind in order, so a resumed agent continues exactly where the
-file ends.
+lost, as a damaged last line that `load` skips (and counts: `SavedSession.note`). The conversation
+sent to the model is rebuilt by replaying HistoryAppend/HistoryRewind in order, so a resumed agent
+continues exactly where the file ends.
 
 File: $CODEX_HOME/sessions/YYYY/MM/DD/<YYYY-MM-DDTHH-MM-SS>-<session_id>.jsonl. The first line is a
 header {"event": "session_meta", "session_id", "cwd", "model", "created_at", "version"}; each
@@ -29,14 +29,17 @@ import stat
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from codex_lite import events as ev
+from codex_lite.json_limits import loads
 from codex_lite.records import dataclass, field
 
 META = "session_meta"
 RESUMED = "session_resumed"
 MAX_REPLAY_EVENTS = 400  # what a resume re-draws; older events only count in `usage`
+MAX_LINE_BYTES = 32 << 20  # longer lines are skipped on resume (an answer is at most 16 MiB)
 HIDDEN = {ev.HistoryAppend.kind, ev.HistoryRewind.kind, ev.Usage.kind, ev.ToolCall.kind,
           ev.RetryOutcome.kind, ev.ModelSelection.kind}
 INTERRUPTED = json.dumps({"output": "interrupted: the session ended before this call finished",
@@ -52,6 +55,15 @@ class SavedSession:
     events: list[Any] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)  # token totals over the whole file
     path: str = ""
+    skipped: int = 0  # damaged lines left out
+
+    @property
+    def note(self) -> str | None:
+        """One line for the user when damaged lines were left out, None otherwise."""
+        if not self.skipped:
+            return None
+        lines = "line" if self.skipped == 1 else "lines"
+        return f"skipped {self.skipped} damaged {lines} of {os.path.basename(self.path)}"
 
 
 class SessionNotFound(Exception):
@@ -83,9 +95,16 @@ class Recorder:
             print(f"codex-lite: warning: no session file (resume will not work): {exc}", file=sys.stderr)
             return None
         recorder = cls(path, fd)
-        if resuming and not _ends_with_newline(path):
-            _write_all(fd, b"\n")  # a line cut by kill -9 stays one damaged line, ours start clean
-        recorder.write({"event": RESUMED if resuming else META, **header})
+        try:
+            if resuming and not _ends_with_newline(path):
+                _write_all(fd, b"\n")  # a line cut by kill -9 stays one damaged line, ours start clean
+            recorder.write({"event": RESUMED if resuming else META, **header})
+        except OSError as exc:  # a full disk (ENOSPC) or a quota: the run goes on without the file
+            recorder.close()
+            if not resuming:
+                _remove_if_empty(path)
+            print(f"codex-lite: warning: no session file (resume will not work): {exc}", file=sys.stderr)
+            return None
         return recorder
 
     def write(self, record: dict[str, Any]) -> None:
@@ -108,6 +127,14 @@ def _write_all(fd: int, data: bytes) -> None:
     while data:
         written = os.write(fd, data)
         data = data[written:]
+
+
+def _remove_if_empty(path: str) -> None:
+    try:
+        if os.path.getsize(path) == 0:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _ends_with_newline(path: str) -> bool:
@@ -207,56 +234,121 @@ def _file_session_id(path: str) -> str:
 
 
 def load(path: str) -> SavedSession:
-    """Rebuild a session from its file. Damaged lines (a kill -9 mid-write) are skipped. Calls left
-    without a result when the process died are answered with an "interrupted" result at the point
-    the session was resumed, so the history is valid for the model and replays the same way every
-    time. Raises OSError when the file cannot be read."""
+    """Rebuild a session from its file, line by line in bounded memory. A damaged line (cut by kill
+    -9, not JSON, too deep, over MAX_LINE_BYTES, a field of the wrong type) is skipped and counted.
+    Calls left without a result are answered "interrupted" where the session was resumed, and
+    results whose call is gone are dropped, so the history is valid for the model. Raises OSError
+    when the file cannot be read."""
     saved = SavedSession(session_id=_file_session_id(path), cwd="", model="", path=path)
     shown: deque = deque(maxlen=MAX_REPLAY_EVENTS)
     usage = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0}
     with open(path, "rb") as f:
-        for raw in f:
-            record = _parse_line(raw)
-            if record is None:
-                continue
-            _apply(record, saved, shown, usage)
+        for raw in _lines(f, MAX_LINE_BYTES):
+            record = _parse_line(raw) if raw is not None else None
+            if record is None or not _apply(record, saved, shown, usage):
+                saved.skipped += 1
     close_dangling_calls(saved.history)
+    drop_orphan_results(saved.history)
     saved.events, saved.usage = list(shown), usage
     return saved
 
 
-def _parse_line(raw: bytes) -> dict[str, Any] | None:
+def _lines(f: Any, limit: int) -> Iterator[bytearray | None]:
+    """The file's lines; None for one over `limit` bytes, skipped without being held whole."""
+    chunk = 1 << 20
+    while True:
+        piece = f.readline(min(limit, chunk) + 1)
+        if not piece:
+            return
+        line = bytearray(piece)
+        while not piece.endswith(b"\n") and len(line) <= limit:
+            piece = f.readline(min(limit + 1 - len(line), chunk))
+            if not piece:
+                break
+            line += piece
+        if len(line) <= limit:
+            yield line
+            continue
+        del line
+        while not piece.endswith(b"\n"):  # skip the rest of the long line
+            piece = f.readline(chunk)
+            if not piece:
+                break
+        yield None
+
+
+def _parse_line(raw: bytearray) -> dict[str, Any] | None:
     try:
-        record = json.loads(raw)
+        record = loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
     return record if isinstance(record, dict) else None
 
 
-def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dict[str, int]) -> None:
+def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dict[str, int]) -> bool:
+    """Replay one record; False when it is damaged (then nothing of it is used)."""
     kind = record.get("event")
     if kind in (META, RESUMED):
+        values = [record.get(k) for k in ("session_id", "cwd", "model")]
+        if not all(v is None or isinstance(v, str) for v in values):
+            return False
         if kind == RESUMED:
             close_dangling_calls(saved.history)
-        saved.session_id = str(record.get("session_id") or saved.session_id)
-        cwd = record.get("cwd")
-        saved.cwd = cwd if isinstance(cwd, str) and cwd else saved.cwd
-        saved.model = str(record.get("model") or saved.model)
-        return
+        saved.session_id = values[0] or saved.session_id
+        saved.cwd = values[1] or saved.cwd
+        saved.model = values[2] or saved.model
+        return True
     event = ev.from_dict(record)
     if event is None:
-        return
+        return kind not in ev.EVENT_TYPES  # an event of a newer version is not damage
     if isinstance(event, ev.HistoryAppend):
+        if not valid_message(event.message):
+            return False
         saved.history.append(event.message)
     elif isinstance(event, ev.HistoryRewind):
-        del saved.history[max(0, event.length):]
+        if event.length < 0:
+            return False
+        del saved.history[event.length:]
     elif isinstance(event, ev.Usage):
         for name in usage:
-            usage[name] += int(getattr(event, name) or 0)
+            usage[name] += max(0, getattr(event, name))
     elif isinstance(event, ev.ModelSelection) and event.action == "selected" and event.model:
         saved.model = event.model
     if event.kind not in HIDDEN:
         shown.append(event)
+    return True
+
+
+ROLES = ("system", "user", "assistant", "tool")
+
+
+def valid_message(message: dict[str, Any]) -> bool:
+    """Is this a message of the shapes the agent writes (what the model server accepts back)?"""
+    content = message.get("content")
+    if message.get("role") not in ROLES or not isinstance(content, (str, list, type(None))):
+        return False
+    if message["role"] == "tool" and not isinstance(message.get("tool_call_id"), str):
+        return False
+    calls = message.get("tool_calls")
+    if calls is None:
+        return True
+    return isinstance(calls, list) and all(
+        isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("function"), dict)
+        and isinstance(c["function"].get("name"), str) and isinstance(c["function"].get("arguments"), str)
+        for c in calls)
+
+
+def drop_orphan_results(history: list[dict[str, Any]]) -> None:
+    """Remove tool results whose call is gone (on a damaged line): the API rejects them."""
+    called: set[Any] = set()
+    kept = []
+    for message in history:
+        if message.get("role") == "assistant":
+            called.update(c.get("id") for c in message.get("tool_calls") or [])
+        if message.get("role") == "tool" and message.get("tool_call_id") not in called:
+            continue
+        kept.append(message)
+    history[:] = kept
 
 
 def close_dangling_calls(history: list[dict[str, Any]]) -> None:

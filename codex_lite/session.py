@@ -69,14 +69,16 @@ def journal_dir(config: Config) -> str:
     return os.path.join(config.codex_home, patch_fs.JOURNAL_DIR)
 
 
-def choose_model(config: Config, client: Client) -> tuple[str, str | None]:
+def choose_model(config: Config, client: Client, bus: ev.Bus | None = None) -> tuple[str, str | None]:
     """The configured model, or the proxy's first one with a note saying so (zero-config path)."""
     if config.model:
         return config.model, None
     try:
-        names = client.list_models()
+        names = client.list_models(client.retry_notices(bus) if bus is not None else None)
     except ModelError as exc:
-        raise ModelError(f"no model configured and the model list failed: {exc}") from None
+        if exc.unreachable:
+            raise
+        raise ModelError(f"no model configured and the model list failed: {exc}", exc.status) from None
     if not names:
         raise ModelError(f"no model configured and {config.provider.base_url} lists none; "
                          "set `model` in config.toml or pass -m")
@@ -87,7 +89,7 @@ def choose_model(config: Config, client: Client) -> tuple[str, str | None]:
 def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | None = None,
                  resume: rollout.SavedSession | None = None, resume_path: str | None = None,
                  telemetry_enabled: bool | None = None, model: str | None = None,
-                 ) -> tuple[Session, str | None]:
+                 session_id: str | None = None) -> tuple[Session, str | None]:
     """A ready agent with its session file and telemetry listening; the second value is a notice
     for the user (or None). With `resume`, the saved history is restored and the same session file
     is appended to."""
@@ -98,8 +100,8 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     if model is None and resume is not None and not config.model:
         model = resume.model
     if model is None:
-        model, note = choose_model(config, client)
-    session_id = resume.session_id if resume else new_session_id()
+        model, note = choose_model(config, client, bus)
+    session_id = resume.session_id if resume else session_id or new_session_id()
     tele = telemetry.start(config, session_id, telemetry_enabled)
     if tele is not None:
         tele.model = model

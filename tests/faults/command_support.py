@@ -71,17 +71,22 @@ with open(info + ".exit", "w") as f:
 
 class RunningCli:
     """A CLI process in a session of its own (started by a small launcher that reports its exit
-    status and peak RSS), its output in files (a pipe could fill up and block it)."""
+    status and peak RSS), its output in files (a pipe could fill up and block it); `input`, when
+    given, is its stdin (else /dev/null)."""
 
-    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], logs: Path):
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str], logs: Path,
+                 input: str | None = None):
         logs.mkdir(parents=True, exist_ok=True)
         self.out_path, self.err_path, self.info = logs / "stdout", logs / "stderr", logs / "pid"
         for path in (self.info, Path(f"{self.info}.exit")):
             path.unlink(missing_ok=True)
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+        stdin_path = logs / "stdin"
+        stdin_path.write_text(input or "")
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err, \
+                open(stdin_path if input is not None else os.devnull, "rb") as stdin:
             self.started = time.monotonic()
             self.launcher = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, str(self.info), *argv],
-                                             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                             cwd=cwd, env=env, stdin=stdin, stdout=out,
                                              stderr=err, start_new_session=True)
         self.pid = int(wait_for_file(self.info, timeout=30))
 
