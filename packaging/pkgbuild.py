@@ -47,9 +47,14 @@ TERMUX_PREFIX = "/data/data/com.termux/files/usr"
 
 # Parts of the vendored wheels that nothing can import here: they need packages we do not ship
 # (asyncssh, PySocks, pyOpenSSL) or a browser (emscripten). Dropping them keeps the .ipk small.
-PRUNE = (
-    "prompt_toolkit/contrib/ssh",
-    "prompt_toolkit/contrib/telnet",
+PRUNE = (  # never imported on Linux or by codex-lite (Windows consoles, servers, grammars)
+    "prompt_toolkit/contrib",
+    "prompt_toolkit/eventloop/win32.py",
+    "prompt_toolkit/input/win32.py",
+    "prompt_toolkit/input/win32_pipe.py",
+    "prompt_toolkit/output/conemu.py",
+    "prompt_toolkit/output/win32.py",
+    "prompt_toolkit/output/windows10.py",
     "urllib3/contrib/emscripten",
     "urllib3/contrib/pyopenssl.py",
     "urllib3/contrib/socks.py",
