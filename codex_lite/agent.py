@@ -15,13 +15,13 @@ answer's repairs go out as one EnvelopeRepair event (front ends print a note, te
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable
 
 from codex_lite import events as ev
 from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
+from codex_lite.history import History, Tokens
 from codex_lite.records import dataclass
 from codex_lite.tools import calls as tool_calls
 from codex_lite.tools.children import Terminated
@@ -36,6 +36,12 @@ MAX_CORRECTIONS = 3  # error results for tool calls sent as text, per turn, befo
 class RetryPolicy:
     max_attempts: int = 5
     wait_seconds: float = 30.0
+
+
+@dataclass
+class Compaction:
+    summary: str         # "" when the model gave none (then nothing changed)
+    before: int          # messages before compaction
 
 
 @dataclass
@@ -69,39 +75,51 @@ class Agent:
         self.retry = retry or RetryPolicy()
         self.max_tool_rounds = max_tool_rounds
         self.sleep = sleep
-        self.history: list[dict[str, Any]] = []
-        if instructions:
-            self.append({"role": "system", "content": instructions})
+        self.history = History(emit, instructions)
 
     def append(self, message: dict[str, Any]) -> None:
-        """Every change of the history goes through here (or rewind) so the session file can replay it."""
+        """Every change of the conversation goes through History, so the session file can replay it."""
         self.history.append(message)
-        self.emit(ev.HistoryAppend(message=message))
 
     def rewind(self, length: int) -> None:
-        del self.history[length:]
-        self.emit(ev.HistoryRewind(length=length))
+        self.history.rewind(length)
 
-    def restore(self, history: list[dict[str, Any]]) -> None:
-        """Continue a resumed session: its saved history, instructions included, replaces the fresh
-        one, so the session file's record of the history stays consistent (no event is emitted)."""
-        self.history = list(history)
+    def restore(self, messages: list[dict[str, Any]]) -> None:
+        """Continue a resumed session (see History.restore)."""
+        self.history.restore(messages)
+
+    def close_dangling_calls(self, reason: str) -> None:
+        """After an interrupt or a failed turn, answer calls left without a result so the
+        conversation stays valid for the next request."""
+        self.history.close_dangling_calls(reason)
+
+    def compact(self, keep_turns: int = 0) -> Compaction:
+        """`/compact`: one request without tools asks the model to summarise the conversation; the
+        older part is replaced by the summary (system instructions and the last `keep_turns` turns
+        stay). An empty summary changes nothing (Compaction.summary == ""). Raises ModelError."""
+        raw = self.client.chat(self.model, self.history.summary_request(), None, self.reasoning_effort)
+        answer = parse_answer(raw)
+        self.emit(answer.usage)
+        summary = answer.text.strip()
+        if not summary:
+            return Compaction("", len(self.history))
+        return Compaction(summary, self.history.compact(summary, keep_turns))
 
     def run(self, prompt: str) -> TurnResult:
         """One user turn, with the fallback-retry loop around it. Ctrl-C, SIGTERM or SIGHUP (during
         a request, a command or a retry wait) leave a valid history and a turn_failed event, then
         propagate."""
         self.emit(ev.TurnStarted(prompt=prompt))
-        self._usage = ev.TurnCompleted()
+        self._tokens = Tokens()
         self._corrections = 0
         try:
             return self._run(prompt)
         except KeyboardInterrupt:
-            self._close_dangling_calls("interrupted by the user")
+            self.close_dangling_calls("interrupted by the user")
             self.emit(ev.TurnFailed(message="interrupted"))
             raise
         except Terminated as exc:  # SIGTERM / SIGHUP: the running command is dead already
-            self._close_dangling_calls(f"interrupted: {exc}")
+            self.close_dangling_calls(f"interrupted: {exc}")
             self.emit(ev.TurnFailed(message=str(exc)))
             exc.reported = True
             raise
@@ -127,7 +145,7 @@ class Agent:
                 return self._fail(str(exc), attempt)
             if attempt > 1:
                 self.emit(ev.RetryOutcome(attempts=attempt, recovered=True))
-            self.emit(self._usage)
+            self.emit(ev.TurnCompleted(**self._tokens.as_dict()))
             return TurnResult(True, text=text)
         self.emit(ev.RetryOutcome(attempts=self.retry.max_attempts, recovered=False))
         return self._fail(f"the model gave no final answer after {self.retry.max_attempts} attempts "
@@ -164,18 +182,14 @@ class Agent:
 
     def _ask_model(self) -> Answer:
         started = time.monotonic()
-        raw = self.client.chat(self.model, self.history, self.tools.specs, self.reasoning_effort,
+        raw = self.client.chat(self.model, self.history.to_send(), self.tools.specs, self.reasoning_effort,
                                on_retry=self.client.retry_notices(self.emit))
         answer = parse_answer(raw, time.monotonic() - started)
-        self._add_usage(answer.usage)
+        self._tokens += answer.usage
         self.emit(answer.usage)
         if answer.reasoning.strip():
             self.emit(ev.Reasoning(text=answer.reasoning))
         return answer
-
-    def _add_usage(self, usage: ev.Usage) -> None:
-        for name in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"):
-            setattr(self._usage, name, getattr(self._usage, name) + getattr(usage, name))
 
     def _run_calls(self, answer: Answer) -> None:
         """Run every call of one message; all results follow the assistant message, in order.
@@ -220,12 +234,3 @@ class Agent:
                 table[kind] = table.get(kind, 0) + 1
         if recovered or nudged or answer.scrubbed:
             self.emit(ev.EnvelopeRepair(recovered=recovered, nudged=nudged, scrubbed=dict(answer.scrubbed)))
-
-    def _close_dangling_calls(self, reason: str) -> None:
-        """After an interrupt, answer calls left without a result so the history stays valid."""
-        answered = {m.get("tool_call_id") for m in self.history if m.get("role") == "tool"}
-        for msg in list(self.history):
-            for call in msg.get("tool_calls") or []:
-                if call["id"] not in answered:
-                    self.append({"role": "tool", "tool_call_id": call["id"],
-                                 "content": json.dumps({"output": reason, "metadata": {"exit_code": 130}})})

@@ -37,7 +37,6 @@ import re
 import shlex
 from collections.abc import Callable
 
-from codex_lite import events as ev
 from codex_lite import read_only
 from codex_lite.records import dataclass, field
 from codex_lite.tools.toolbox import ApprovalDecision, ApprovalRequest
@@ -245,14 +244,13 @@ Ask = Callable[[ApprovalRequest, str], Choice]
 
 @dataclass
 class Approvals:
-    """The Approver handed to open_session. `ask(request, always_label)` is the front end's dialog;
-    it may raise KeyboardInterrupt, which cancels the turn like Codex's "cancel"."""
+    """The Approver (tools.toolbox.Approver) handed to open_session. `ask(request, always_label)`
+    is the front end's dialog; it may raise KeyboardInterrupt, which cancels the turn like Codex's
+    "cancel". Where patches may write (sandbox_mode) is the toolbox's, read from each request."""
 
     policy: str
-    sandbox_mode: str
     ask: Ask
     remembered: set = field(default_factory=set)
-    failed: dict = field(default_factory=dict)  # call_id -> exit code of its last failed run
 
     def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
         if self.policy in ("never", "on-failure"):
@@ -263,12 +261,12 @@ class Approvals:
                                      env=request.env)
         if verdict.read_only:
             return ApprovalDecision(True, read_only=True)
-        if self.policy == "on-request" and self.sandbox_mode == "danger-full-access":
+        if self.policy == "on-request" and request.sandbox_mode == "danger-full-access":
             return ApprovalDecision(True)
         return self._decide(request, remember_key(request))
 
     def _patch(self, request: ApprovalRequest) -> ApprovalDecision:
-        key = remember_key(request) if self.sandbox_mode != "danger-full-access" else ("apply_patch",)
+        key = remember_key(request) if request.sandbox_mode != "danger-full-access" else ("apply_patch",)
         if len(key) == 1 and self.policy != "untrusted":
             return ApprovalDecision(True)
         if len(key) > 1:
@@ -288,24 +286,12 @@ class Approvals:
             return ApprovalDecision(True)
         return ApprovalDecision(False, choice.feedback or None)
 
-    # -- on-failure ---------------------------------------------------------------------------
-
-    def listen(self, event: ev.Event) -> None:
-        """Bus listener: remembers which calls failed, for `retry_failed`."""
-        if isinstance(event, ev.ToolResult) and event.name == "shell":
-            code = event.metadata.get("exit_code")
-            if code not in (0, None):
-                self.failed[event.call_id] = code
-            else:
-                self.failed.pop(event.call_id, None)
-
-    def retry_failed(self, call_id: str, request: ApprovalRequest) -> ApprovalDecision | None:
+    def retry_failed(self, request: ApprovalRequest, exit_code: int | None) -> ApprovalDecision | None:
         """Asked by the toolbox after a command ran: under on-failure, a failed command is offered
         again. Approved = run it again; declined with feedback = tell the model; None = done."""
-        code = self.failed.pop(call_id, None)
-        if self.policy != "on-failure" or code is None:
+        if self.policy != "on-failure" or exit_code in (0, None):
             return None
-        retry = ApprovalRequest("retry", request.command, request.cwd, diff=f"exit code {code}")
+        retry = ApprovalRequest("retry", request.command, request.cwd, exit_code=exit_code)
         choice = self.ask(retry, "")
         if choice.answer in ("yes", "always"):
             return ApprovalDecision(True)

@@ -10,7 +10,7 @@ import sys
 
 from codex_lite import __version__
 
-EXIT_OK, EXIT_FAIL = 0, 1
+EXIT_OK = 0
 
 
 def _common(parser, sub: bool = False) -> None:
@@ -48,6 +48,7 @@ def build_parser(command: str | None = None):
         epilog="Configuration: $CODEX_HOME/config.toml (default ~/.codex-lite). Zero-config: set "
                "LITELLM_BASE_URL and LITELLM_API_KEY.")
     parser.add_argument("--version", action="version", version=f"codex-lite {__version__}")
+    parser.set_defaults(prompt=None)  # the REPL's first prompt (main() fills it in)
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 help="exec, resume or stats; anything else is a first prompt for the REPL")
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(_command_of(argv)).parse_args(argv)
     if args.command is None:
         args.prompt = repl_prompt
-    from codex_lite.config import ConfigError
+    from codex_lite import errors
     from codex_lite.tools.children import Terminated
 
     try:
@@ -209,16 +210,16 @@ def main(argv: list[str] | None = None) -> int:
         from codex_lite import repl  # the only place prompt_toolkit may be imported from
 
         return repl.main(args)
-    except ConfigError as exc:
-        print(f"codex-lite: config error: {exc}", file=sys.stderr)
-        return EXIT_FAIL
-    except KeyboardInterrupt:
+    except errors.UserError as exc:  # a mistake the user can fix: one line, no traceback
+        _say(f"codex-lite: {errors.describe(exc)}")
+        return errors.exit_code(exc)
+    except KeyboardInterrupt as exc:
         _say("codex-lite: interrupted")
-        return 130
+        return errors.exit_code(exc)
     except Terminated as exc:  # SIGTERM / SIGHUP: the running command was killed first
         if not exc.reported:
             _say(f"codex-lite: {exc}")
-        return exc.code
+        return errors.exit_code(exc)
 
 
 def _say(line: str) -> None:

@@ -15,6 +15,7 @@ import re
 import sys
 from typing import Any
 
+from codex_lite.errors import UserError
 from codex_lite.records import dataclass, field
 
 DEFAULT_PROVIDER = "litellm"
@@ -26,8 +27,10 @@ APPROVAL_POLICIES = ("untrusted", "on-request", "on-failure", "never")
 SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """A user mistake in the configuration; the message is one line (control characters escaped)."""
+
+    label = "config error"
 
     def __str__(self) -> str:
         text = super().__str__()

@@ -179,7 +179,7 @@ def run(args: Any) -> int:
 def _run(args: Any) -> int:
     from codex_lite import config as cfg_mod
     from codex_lite.client import ModelError
-    from codex_lite.rollout import SessionNotFound
+    from codex_lite.errors import UserError
     from codex_lite.session import new_session_id
 
     prompt = read_prompt(args.prompt, sys.stdin)
@@ -202,7 +202,7 @@ def _run(args: Any) -> int:
         config = cfg_mod.load(args.config_overrides, args.profile, args.model)
         children.install_exit_handlers()  # before telemetry's hooks, which chain to it
         session, note = _open(config, args, cwd, bus, session_id)
-    except (cfg_mod.ConfigError, ModelError, SessionNotFound, OSError) as exc:
+    except (UserError, ModelError, OSError) as exc:
         return _failed_before_session(args, printer, bus, session_id, exc)
     if args.json:
         printer.write({"type": "thread.started", "thread_id": session.id})
@@ -256,10 +256,11 @@ def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str):
 def _failed_before_session(args: Any, printer: Any, bus: ev.Bus, session_id: str, exc: Exception) -> int:
     """A failure before the session exists: a user's mistake is a line on stderr, a server's a
     failed turn; --json first gets thread.started and turn.started either way."""
+    from codex_lite import errors
     from codex_lite.client import ModelError
     from codex_lite.config import ConfigError
 
-    message = f"config error: {exc}" if isinstance(exc, ConfigError) else str(exc)
+    message = errors.describe(exc)
     if args.json:
         printer.write({"type": "thread.started", "thread_id": session_id})
         printer.write({"type": "turn.started"})
@@ -269,7 +270,7 @@ def _failed_before_session(args: Any, printer: Any, bus: ev.Bus, session_id: str
     if not isinstance(exc, ModelError):
         prefix = "codex-lite" if isinstance(exc, ConfigError) else "codex-lite exec"
         print(f"{prefix}: {visible(message)}", file=sys.stderr)
-    return 1
+    return errors.exit_code(exc)
 
 
 def _saved_session(config: Any, args: Any):

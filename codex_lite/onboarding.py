@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from codex_lite.config import REASONING_EFFORTS, Provider, normalize_litellm_url, url_problem
+from codex_lite.errors import UserError
 from codex_lite.records import dataclass
 
 TABLE = "model_providers.litellm"
@@ -31,7 +32,7 @@ EFFORT_NOTES = {"none": "no reasoning (fastest)", "minimal": "barely any", "low"
 MAX_LISTED = 30
 
 
-class ConfigWriteError(Exception):
+class ConfigWriteError(UserError):
     """config.toml could not be edited safely; the message says what to add by hand."""
 
 

@@ -2,14 +2,15 @@
 
     Recorder.create(codex_home, session_id, cwd, model, path=None) -> Recorder | None  (a listener)
     find_session(codex_home, session_id=None) -> str | None   (None id = the newest session)
-    load(path) -> SavedSession(session_id, cwd, model, history, events, usage, skipped)
+    load(path) -> SavedSession(session_id, cwd, model, history, events, usage: Tokens, skipped)
 
 Why it looks like this: an SSH connection to a router drops, a phone kills the terminal app, a user
 sends kill -9. Each line goes out with one os.write() on an O_APPEND descriptor (no Python buffer),
 so whatever was recorded before the process died is on disk and only the event in flight can be
 lost, as a damaged last line that `load` skips (and counts: `SavedSession.note`). The conversation
-sent to the model is rebuilt by replaying HistoryAppend/HistoryRewind in order, so a resumed agent
-continues exactly where the file ends.
+sent to the model is rebuilt by replaying HistoryAppend/HistoryRewind in order and repaired with
+history.py's rules (unanswered calls, orphan results), so a resumed agent continues exactly where
+the file ends.
 
 File: $CODEX_HOME/sessions/YYYY/MM/DD/<YYYY-MM-DDTHH-MM-SS>-<session_id>.jsonl. The first line is a
 header {"event": "session_meta", "session_id", "cwd", "model", "created_at", "version"}; each
@@ -33,6 +34,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from codex_lite import events as ev
+from codex_lite.errors import UserError
+from codex_lite.history import TOKEN_FIELDS, Tokens, close_dangling_calls, drop_orphan_results, valid_message
 from codex_lite.json_limits import loads
 from codex_lite.records import dataclass, field
 
@@ -42,8 +45,7 @@ MAX_REPLAY_EVENTS = 400  # what a resume re-draws; older events only count in `u
 MAX_LINE_BYTES = 32 << 20  # longer lines are skipped on resume (an answer is at most 16 MiB)
 HIDDEN = {ev.HistoryAppend.kind, ev.HistoryRewind.kind, ev.Usage.kind, ev.ToolCall.kind,
           ev.RetryOutcome.kind, ev.ModelSelection.kind}
-INTERRUPTED = json.dumps({"output": "interrupted: the session ended before this call finished",
-                          "metadata": {"exit_code": 130}})
+SESSION_ENDED = "interrupted: the session ended before this call finished"  # a dangling call's result
 
 
 @dataclass
@@ -53,7 +55,7 @@ class SavedSession:
     model: str
     history: list[dict[str, Any]] = field(default_factory=list)
     events: list[Any] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)  # token totals over the whole file
+    usage: Tokens = field(default_factory=Tokens)  # token totals over the whole file
     path: str = ""
     skipped: int = 0  # damaged lines left out
 
@@ -66,7 +68,7 @@ class SavedSession:
         return f"skipped {self.skipped} damaged {lines} of {os.path.basename(self.path)}"
 
 
-class SessionNotFound(Exception):
+class SessionNotFound(UserError):
     """`resume` named a session that is not there; the message is shown as it is."""
 
     def __init__(self, codex_home: str, session_id: str | None):
@@ -241,13 +243,13 @@ def load(path: str) -> SavedSession:
     when the file cannot be read."""
     saved = SavedSession(session_id=_file_session_id(path), cwd="", model="", path=path)
     shown: deque = deque(maxlen=MAX_REPLAY_EVENTS)
-    usage = {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0}
+    usage = Tokens()
     with open(path, "rb") as f:
         for raw in _lines(f, MAX_LINE_BYTES):
             record = _parse_line(raw) if raw is not None else None
             if record is None or not _apply(record, saved, shown, usage):
                 saved.skipped += 1
-    close_dangling_calls(saved.history)
+    close_dangling_calls(saved.history, SESSION_ENDED)
     drop_orphan_results(saved.history)
     saved.events, saved.usage = list(shown), usage
     return saved
@@ -285,7 +287,7 @@ def _parse_line(raw: bytearray) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dict[str, int]) -> bool:
+def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: Tokens) -> bool:
     """Replay one record; False when it is damaged (then nothing of it is used)."""
     kind = record.get("event")
     if kind in (META, RESUMED):
@@ -293,7 +295,7 @@ def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dic
         if not all(v is None or isinstance(v, str) for v in values):
             return False
         if kind == RESUMED:
-            close_dangling_calls(saved.history)
+            close_dangling_calls(saved.history, SESSION_ENDED)
         saved.session_id = values[0] or saved.session_id
         saved.cwd = values[1] or saved.cwd
         saved.model = values[2] or saved.model
@@ -310,61 +312,10 @@ def _apply(record: dict[str, Any], saved: SavedSession, shown: deque, usage: dic
             return False
         del saved.history[event.length:]
     elif isinstance(event, ev.Usage):
-        for name in usage:
-            usage[name] += max(0, getattr(event, name))
+        for name in TOKEN_FIELDS:
+            setattr(usage, name, getattr(usage, name) + max(0, getattr(event, name)))
     elif isinstance(event, ev.ModelSelection) and event.action == "selected" and event.model:
         saved.model = event.model
     if event.kind not in HIDDEN:
         shown.append(event)
     return True
-
-
-ROLES = ("system", "user", "assistant", "tool")
-
-
-def valid_message(message: dict[str, Any]) -> bool:
-    """Is this a message of the shapes the agent writes (what the model server accepts back)?"""
-    content = message.get("content")
-    if message.get("role") not in ROLES or not isinstance(content, (str, list, type(None))):
-        return False
-    if message["role"] == "tool" and not isinstance(message.get("tool_call_id"), str):
-        return False
-    calls = message.get("tool_calls")
-    if calls is None:
-        return True
-    return isinstance(calls, list) and all(
-        isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("function"), dict)
-        and isinstance(c["function"].get("name"), str) and isinstance(c["function"].get("arguments"), str)
-        for c in calls)
-
-
-def drop_orphan_results(history: list[dict[str, Any]]) -> None:
-    """Remove tool results whose call is gone (on a damaged line): the API rejects them."""
-    called: set[Any] = set()
-    kept = []
-    for message in history:
-        if message.get("role") == "assistant":
-            called.update(c.get("id") for c in message.get("tool_calls") or [])
-        if message.get("role") == "tool" and message.get("tool_call_id") not in called:
-            continue
-        kept.append(message)
-    history[:] = kept
-
-
-def close_dangling_calls(history: list[dict[str, Any]]) -> None:
-    """Insert an "interrupted" tool result right after the results of any assistant message whose
-    calls were left unanswered (the API rejects such a history)."""
-    answered = {m.get("tool_call_id") for m in history if m.get("role") == "tool"}
-    i = 0
-    while i < len(history):
-        calls = history[i].get("tool_calls") if history[i].get("role") == "assistant" else None
-        i += 1
-        missing = [c.get("id") for c in calls or [] if isinstance(c, dict) and c.get("id") not in answered]
-        if not missing:
-            continue
-        while i < len(history) and history[i].get("role") == "tool":
-            i += 1
-        for call_id in missing:
-            history.insert(i, {"role": "tool", "tool_call_id": call_id, "content": INTERRUPTED})
-            answered.add(call_id)
-            i += 1

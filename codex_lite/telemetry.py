@@ -40,6 +40,7 @@ import time
 from collections import deque
 from typing import Any
 
+from codex_lite.history import TOKEN_FIELDS  # the counters of history.Tokens
 from codex_lite.redact import MIN_CHARS, Redactor, provider_secrets
 
 ENV_VAR = "CODEX_LITE_TELEMETRY"
@@ -77,7 +78,6 @@ PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
 # Kinds whose remaining fields are not conversation content (error texts come from our own code).
 PUBLIC_KINDS = set(PRIVATE_FIELDS) | {"history_rewind", "usage", "retry", "retry_outcome", "error",
                                       "turn_completed", "turn_failed", "model_selection", "envelope_repair"}
-TOKEN_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
 COUNTERS = ("turns", "failed_turns", "requests", *TOKEN_FIELDS, "tool_calls", "tool_errors",
             "retry_attempts", "retry_episodes", "recoveries", "retry_failures", "retry_interrupted")
 FLOATS = ("latency_seconds", "duration_seconds", "wait_seconds")

@@ -82,7 +82,7 @@ def test_fallback_recovers_on_attempt_three_and_drops_partial_transcripts(make_a
     assert of(seen, ev.RetryOutcome)[0].recovered and of(seen, ev.RetryOutcome)[0].attempts == 3
     third = server.chat_requests()[2]["messages"]
     assert [m["role"] for m in third] == ["system", "user"] and third[1]["content"] == "question"
-    assert [m["role"] for m in agent.history] == ["system", "user", "assistant"]
+    assert [m["role"] for m in agent.history.messages] == ["system", "user", "assistant"]
 
 
 def test_fallback_after_tools_keeps_history_and_nudges(make_agent, server, tmp_path):
@@ -124,14 +124,18 @@ def test_malformed_call_goes_back_to_the_model(make_agent, server):
 
 
 def test_interrupt_closes_dangling_calls(make_agent):
-    def approver(request):
-        raise KeyboardInterrupt
+    class Approver:  # the user presses Ctrl-C in the approval dialog
+        def __call__(self, request):
+            raise KeyboardInterrupt
+
+        def retry_failed(self, request, exit_code):
+            return None
 
     agent, seen, _ = make_agent(completion(tool_calls=[("shell", {"command": ["ls"]}, "k1")]),
-                                approver=approver)
+                                approver=Approver())
     with pytest.raises(KeyboardInterrupt):
         agent.run("q")
-    assert agent.history[-1]["tool_call_id"] == "k1"
+    assert agent.history.messages[-1]["tool_call_id"] == "k1"
     assert of(seen, ev.TurnFailed)[0].message == "interrupted"
 
 
@@ -145,7 +149,7 @@ def test_history_events_replay_to_the_same_history(make_agent):
             replay.append(e.message)
         elif isinstance(e, ev.HistoryRewind):
             del replay[e.length:]
-    assert replay == agent.history
+    assert replay == agent.history.messages
 
 
 def test_agents_md_from_repo_root_down_to_cwd(tmp_path):
@@ -214,8 +218,8 @@ def test_nudges_are_bounded_then_the_turn_fails_with_one_line(make_agent, server
     assert not result.ok and "\n" not in result.error
     assert "tool calls as text" in result.error and "3" in result.error
     assert len(server.chat_requests()) == 4  # three nudges sent, the fourth answer ends the turn
-    called = {c["id"] for m in agent.history for c in m.get("tool_calls") or []}
-    answered = {m["tool_call_id"] for m in agent.history if m.get("role") == "tool"}
+    called = {c["id"] for m in agent.history.messages for c in m.get("tool_calls") or []}
+    answered = {m["tool_call_id"] for m in agent.history.messages if m.get("role") == "tool"}
     assert called == answered  # the history stays valid for a resume
     assert of(seen, ev.TurnFailed)[0].message == result.error
     assert sum(sum(r.nudged.values()) for r in of(seen, ev.EnvelopeRepair)) == 4

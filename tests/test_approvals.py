@@ -222,17 +222,14 @@ class Script:
 def toolbox(tmp_path, approvals: Approvals, sandbox="workspace-write"):
     events: list[ev.Event] = []
 
-    def emit(e):
-        events.append(e)
-        approvals.listen(e)
-    box = ToolBox(cwd=str(tmp_path), emit=emit, shell=ShellSettings(), sandbox_mode=sandbox,
+    box = ToolBox(cwd=str(tmp_path), emit=events.append, shell=ShellSettings(), sandbox_mode=sandbox,
                   approver=approvals)
     return box, events
 
 
 def test_untrusted_asks_for_writes_not_reads_and_always_sticks(tmp_path):
     user = Script(Choice("always"))
-    box, _ = toolbox(tmp_path, Approvals("untrusted", "workspace-write", user))
+    box, _ = toolbox(tmp_path, Approvals("untrusted", user))
     assert json.loads(box.run("c1", "shell", {"command": ["ls"]}))["metadata"]["exit_code"] == 0
     assert user.asked == []
     box.run("c2", "shell", {"command": ["touch", "a"]})
@@ -245,7 +242,7 @@ def test_untrusted_asks_for_writes_not_reads_and_always_sticks(tmp_path):
 
 def test_decline_with_feedback_reaches_the_model_and_nothing_runs(tmp_path):
     user = Script(Choice("no", "use trash-put instead"))
-    box, _ = toolbox(tmp_path, Approvals("untrusted", "workspace-write", user))
+    box, _ = toolbox(tmp_path, Approvals("untrusted", user))
     (tmp_path / "keep").write_text("x")
     out = box.run("c1", "shell", {"command": ["rm", "keep"]})
     assert "declined" in out and "use trash-put instead" in out
@@ -257,7 +254,7 @@ PATCH = "*** Begin Patch\n*** Add File: new.txt\n+hello\n*** End Patch"
 
 def test_untrusted_shows_the_patch_before_asking(tmp_path):
     user = Script(Choice("no"))
-    box, _ = toolbox(tmp_path, Approvals("untrusted", "workspace-write", user))
+    box, _ = toolbox(tmp_path, Approvals("untrusted", user))
     box.run("p1", "apply_patch", {"input": PATCH})
     [(kind, _cmd, label, diff)] = user.asked
     assert kind == "patch" and label == "patches" and "+hello" in diff
@@ -266,7 +263,7 @@ def test_untrusted_shows_the_patch_before_asking(tmp_path):
 
 def test_on_request_patches_run_commands_ask(tmp_path):
     user = Script(Choice("yes"))
-    box, _ = toolbox(tmp_path, Approvals("on-request", "workspace-write", user))
+    box, _ = toolbox(tmp_path, Approvals("on-request", user))
     box.run("p1", "apply_patch", {"input": PATCH})
     assert (tmp_path / "new.txt").read_text() == "hello\n" and user.asked == []
     box.run("c1", "shell", {"command": ["cat", "new.txt"]})
@@ -278,27 +275,27 @@ def test_on_request_patches_run_commands_ask(tmp_path):
 def test_on_request_with_full_access_and_never_do_not_ask(tmp_path):
     for policy, sandbox in (("on-request", "danger-full-access"), ("never", "workspace-write")):
         user = Script()
-        box, _ = toolbox(tmp_path, Approvals(policy, sandbox, user), sandbox=sandbox)
+        box, _ = toolbox(tmp_path, Approvals(policy, user), sandbox=sandbox)
         box.run("c", "shell", {"command": ["touch", policy]})
         assert (tmp_path / policy).exists() and user.asked == []
 
 
 def test_read_only_sandbox_refuses_patches_without_asking(tmp_path):
     user = Script()
-    box, _ = toolbox(tmp_path, Approvals("untrusted", "read-only", user), sandbox="read-only")
+    box, _ = toolbox(tmp_path, Approvals("untrusted", user), sandbox="read-only")
     assert "read-only" in box.run("p", "apply_patch", {"input": PATCH})
     assert user.asked == [] and not (tmp_path / "new.txt").exists()
 
 
 def test_on_failure_offers_a_retry_then_passes_feedback(tmp_path):
     user = Script(Choice("yes"), Choice("no", "create the flag file first"))
-    box, _events = toolbox(tmp_path, Approvals("on-failure", "workspace-write", user))
+    box, _events = toolbox(tmp_path, Approvals("on-failure", user))
     out = json.loads(box.run("c1", "shell", {"command": ["sh", "-c", "echo run >> log; test -e flag"]}))
     assert (tmp_path / "log").read_text() == "run\nrun\n"  # ran, failed, retried once, failed again
     assert [k for k, *_ in user.asked] == ["retry", "retry"]
     assert out["metadata"]["exit_code"] == 1 and out["user_feedback"] == "create the flag file first"
     user = Script()
-    box, _ = toolbox(tmp_path, Approvals("on-failure", "workspace-write", user))
+    box, _ = toolbox(tmp_path, Approvals("on-failure", user))
     box.run("c2", "shell", {"command": ["true"]})
     assert user.asked == []
 

@@ -60,7 +60,7 @@ def test_history_replays_appends_and_rewinds(tmp_path):
                              {"role": "assistant", "content": "answer"}]
     kinds = [e.kind for e in saved.events]
     assert kinds == ["turn_started", "retry", "agent_message", "turn_completed"]
-    assert saved.usage == {"input_tokens": 10, "cached_input_tokens": 4, "output_tokens": 3,
+    assert saved.usage.as_dict() == {"input_tokens": 10, "cached_input_tokens": 4, "output_tokens": 3,
                            "reasoning_tokens": 1}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from codex_lite import events as ev
 from codex_lite.records import dataclass
@@ -57,10 +57,12 @@ class ApprovalRequest:
     kind: str                 # "command", "patch" or "retry"
     command: list[str]
     cwd: str
-    diff: str = ""
+    diff: str = ""            # the patch, for "patch"
     root: str = ""            # the workspace root (patches are confined to it); "" = cwd
     reason: str = ""          # why this is asked, when it is not obvious (shown in the dialog)
     env: dict[str, str] | None = None  # the environment the command runs with (None = ours)
+    sandbox_mode: str = "workspace-write"  # the toolbox's, where patches may write
+    exit_code: int | None = None  # for "retry": how the command failed
 
 
 @dataclass
@@ -70,10 +72,15 @@ class ApprovalDecision:
     read_only: bool = False      # approved because it only reads: run it with read_only.hardened_env
 
 
-# Called before a command runs or a patch is applied. An approver may also offer
-# `retry_failed(call_id, request) -> ApprovalDecision | None`, asked after a command failed
-# (approval_policy "on-failure"): approved runs it again, feedback is passed on to the model.
-Approver = Callable[[ApprovalRequest], ApprovalDecision]
+class Approver(Protocol):
+    """Who decides whether a command runs or a patch is applied (approvals.Approvals)."""
+
+    def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Asked before a command runs or a patch is applied."""
+
+    def retry_failed(self, request: ApprovalRequest, exit_code: int | None) -> ApprovalDecision | None:
+        """Asked after a command ran with `exit_code`: approved runs it again, declined feedback
+        is passed on to the model, None means done (approval_policy "on-failure" offers retries)."""
 
 
 class ToolError(Exception):
@@ -121,20 +128,21 @@ class ToolBox:
         if patching.looks_like_bare_patch(argv):
             raise ToolError(patching.BARE_PATCH_HINT)
         timeout_ms = _timeout_ms(args)
-        request = ApprovalRequest("command", argv, workdir, root=self.cwd, env=self.shell.env)
+        request = ApprovalRequest("command", argv, workdir, root=self.cwd, env=self.shell.env,
+                                  sandbox_mode=self.sandbox_mode)
         hardened = self._ask(request).read_only
-        output = self._run_command(call_id, argv, workdir, timeout_ms, hardened)
-        retry = getattr(self.approver, "retry_failed", None)  # see Approver
-        decision = retry(call_id, request) if retry else None
+        output, code = self._run_command(call_id, argv, workdir, timeout_ms, hardened)
+        decision = self.approver.retry_failed(request, code) if self.approver else None
         while decision is not None and decision.approved:
-            output = self._run_command(call_id, argv, workdir, timeout_ms)
-            decision = retry(call_id, request)
+            output, code = self._run_command(call_id, argv, workdir, timeout_ms)
+            decision = self.approver.retry_failed(request, code)
         if decision is not None and decision.feedback:
             output = _with_feedback(output, decision.feedback)
         return output
 
     def _run_command(self, call_id: str, argv: list[str], workdir: str, timeout_ms: int | None,
-                     hardened: bool = False) -> str:
+                     hardened: bool = False) -> tuple[str, int | None]:
+        """What the model is told, and the exit code (None when the command did not start)."""
         shown = shlex.join(argv)
         env_path = None if self.shell.env is None else self.shell.env.get("PATH", os.defpath)
         resolved = shells.resolve(search_rails.rewrite(argv, env_path))  # the child's PATH's grep
@@ -149,7 +157,7 @@ class ToolBox:
             result = run_command(resolved.argv, workdir, self.shell, timeout_ms, env=env)
         except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
             return self._fail(call_id, "shell", _spawn_error(argv, exc), command=shown,
-                              exit_code=127, aggregated_output="")
+                              exit_code=127, aggregated_output=""), 127
         output = result.for_model()
         hint = shells.explain_failure(resolved, result.exit_code, output)
         if hint:
@@ -161,7 +169,7 @@ class ToolBox:
                                 metadata={**metadata, "command": shown, "aggregated_output": output,
                                           "peak_rss_kb": result.peak_rss_kb,
                                           "timed_out": result.timed_out}))
-        return json.dumps({"output": output, "metadata": metadata}, ensure_ascii=False)
+        return json.dumps({"output": output, "metadata": metadata}, ensure_ascii=False), result.exit_code
 
     def _workdir(self, workdir: Any) -> str:
         if workdir is None or workdir == "":
@@ -195,7 +203,8 @@ class ToolBox:
         if self.sandbox_mode == "read-only":
             raise ToolError("the sandbox is read-only: patches are not allowed in this session")
         full_access = self.sandbox_mode == "danger-full-access"
-        self._ask(ApprovalRequest("patch", ["apply_patch"], workdir, diff=patch, root=self.cwd))
+        self._ask(ApprovalRequest("patch", ["apply_patch"], workdir, diff=patch, root=self.cwd,
+                                  sandbox_mode=self.sandbox_mode))
         try:
             result = patching.apply_patch(patch, self.cwd, cwd=workdir, allow_outside=full_access,
                                           journal_dir=self.journal_dir)
