@@ -11,6 +11,11 @@ cannot be (no arguments, broken JSON, a tool that does not exist here) the model
 result saying how to call the tool: a *correction*. A model that keeps needing corrections is not
 going to stop on its own, so after MAX_CORRECTIONS in one turn the turn fails with one line. Each
 answer's repairs go out as one EnvelopeRepair event (front ends print a note, telemetry counts).
+
+The conversation itself is history.History's (`agent.history`): the agent appends to it and sends
+`history.to_send()`. Front ends use the public methods only: run(prompt), compact() (`/compact`:
+a summarising request without tools), close_dangling_calls(reason) after a turn that raised, and
+append/restore when a session is resumed.
 """
 
 from __future__ import annotations
