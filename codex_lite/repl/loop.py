@@ -150,6 +150,7 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
     """The REPL's entry point; `ui` and `out` are for tests (pipe input, a StringIO). Errors a user
     can fix (errors.UserError) propagate to cli.main, which says them and exits 1."""
     from codex_lite import config as cfg
+    from codex_lite import errors
     from codex_lite.client import ModelError
 
     renderer = Renderer(out)
@@ -185,12 +186,12 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
             config = cfg.load(args.config_overrides, args.profile, args.model)
         repl = holder["repl"] = Repl(config, cwd, ui, renderer, args.telemetry)
         repl.open(saved, path, selection)
-    except (EOFError, KeyboardInterrupt):
+    except (EOFError, KeyboardInterrupt):  # a question left unanswered: nothing started, exit 1
         renderer.line("bye", "dim")
-        return 1
+        return errors.EXIT_FAIL
     except (ModelError, onboarding.ConfigWriteError, OSError) as exc:
-        renderer.line(f"codex-lite: {exc}", "red")
-        return 1
+        renderer.line(f"codex-lite: {errors.describe(exc)}", "red")
+        return errors.exit_code(exc)
     try:
         return repl.loop(first_prompt)
     finally:
