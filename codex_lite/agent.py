@@ -28,6 +28,7 @@ from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
 from codex_lite.history import History, Tokens
 from codex_lite.records import dataclass
+from codex_lite.retry import TurnPolicy
 from codex_lite.tools import calls as tool_calls
 from codex_lite.tools.children import Terminated
 from codex_lite.tools.toolbox import ToolBox
@@ -35,12 +36,6 @@ from codex_lite.tools.toolbox import ToolBox
 NUDGE = ("Continue from where you stopped. The tool results above are real and the files have "
          "changed accordingly; do not redo that work. Finish the task and give your final answer.")
 MAX_CORRECTIONS = 3  # error results for tool calls sent as text, per turn, before the turn fails
-
-
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 5
-    wait_seconds: float = 30.0
 
 
 @dataclass
@@ -73,11 +68,11 @@ class TooManyCorrections(Exception):
 class Agent:
     def __init__(self, client: Client, tools: ToolBox, model: str, emit: Callable[[ev.Event], None],
                  instructions: str = "", reasoning_effort: str | None = None,
-                 retry: RetryPolicy | None = None, max_tool_rounds: int = 200,
+                 retry: TurnPolicy | None = None, max_tool_rounds: int = 200,
                  sleep: Callable[[float], None] = time.sleep):
         self.client, self.tools, self.model, self.emit = client, tools, model, emit
         self.reasoning_effort = reasoning_effort
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or TurnPolicy()
         self.max_tool_rounds = max_tool_rounds
         self.sleep = sleep
         self.history = History(emit, instructions)

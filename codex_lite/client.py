@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import re
 import signal
 import time
@@ -29,9 +28,8 @@ from codex_lite import events as ev
 from codex_lite.events import duration_text
 from codex_lite.json_limits import JSONTooDeep, json_type, loads
 from codex_lite.redact import Redactor
+from codex_lite.retry import REQUEST, RequestPolicy
 
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 30.0
 READ_CHUNK = 64 * 1024
 STEP = 1 << 20  # most bytes inflated in one step
 FALLBACK_STATUSES = (400, 404, 405, 501)  # a model-list endpoint this server does not have
@@ -64,8 +62,13 @@ class Client:
     def retry_notices(self, emit: Callable[[ev.Event], None]) -> Callable[[int, float, str], None]:
         """An `on_retry` that tells `emit` of each retry as a Retry event (scope "request")."""
         return lambda attempt, wait, reason: emit(ev.Retry(
-            attempt=attempt, max_attempts=self.provider.request_max_retries + 1,
-            wait_seconds=round(wait, 3), reason=reason, scope="request"))
+            attempt=attempt, max_attempts=self.retry_policy.max_attempts,
+            wait_seconds=round(wait, 3), reason=reason, scope=REQUEST))
+
+    @property
+    def retry_policy(self) -> RequestPolicy:
+        """How transient failures are retried (codex_lite.retry), read from the provider each time."""
+        return RequestPolicy.from_provider(self.provider)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -125,7 +128,7 @@ class Client:
                 if final is not None:
                     raise ModelError(f"{exc.message} ({final})" if final else exc.message, exc.status,
                                      unreachable=exc.unreachable) from None
-                wait = exc.retry_after if exc.retry_after is not None else _backoff(attempt)
+                wait = exc.retry_after if exc.retry_after is not None else RequestPolicy.backoff(attempt)
                 if on_retry:
                     on_retry(attempt, wait, exc.short)
                 self.sleep(wait)
@@ -133,8 +136,7 @@ class Client:
     def _give_up(self, exc: _Transient, attempt: int, budget_end: float, budget: float) -> str | None:
         """None to retry; otherwise why this transient failure ends the request (a note for the
         message, "" for none)."""
-        p = self.provider
-        if attempt > p.request_max_retries:
+        if attempt > self.retry_policy.max_retries:
             return f"gave up after {attempt} attempts" if attempt > 1 else ""
         left = budget_end - self.clock()
         wait = exc.retry_after if exc.retry_after is not None else 0.0
@@ -343,12 +345,6 @@ def _read_capped(resp: Any, cap: int, url: str, expired: Callable[[], bool]) -> 
 
 
 # -- what the server said ---------------------------------------------------------------------------
-
-
-def _backoff(attempt: int) -> float:
-    """Capped exponential backoff with full jitter in the upper half."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-    return ceiling / 2 + random.random() * ceiling / 2
 
 
 def _retry_after(value: str | None) -> float | None:

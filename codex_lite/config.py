@@ -15,6 +15,7 @@ import re
 import sys
 from typing import Any
 
+from codex_lite import retry
 from codex_lite.errors import UserError
 from codex_lite.records import dataclass, field
 
@@ -128,7 +129,7 @@ class Provider:
     env_key: str | None = None
     http_headers: dict[str, str] = field(default_factory=dict)
     query_params: dict[str, str] = field(default_factory=dict)
-    request_max_retries: int = 4
+    request_max_retries: int = retry.REQUEST_MAX_RETRIES
     request_timeout_seconds: float = 300.0       # one attempt, connect to last byte
     request_total_timeout_seconds: float | None = None  # all attempts and waits; see below
     connect_timeout_seconds: float = 10.0
@@ -161,8 +162,8 @@ class Config:
     sandbox_mode: str = "workspace-write"
     model_context_window: int | None = None
     project_doc_max_bytes: int = 32 * 1024
-    retry_max_attempts: int = 5
-    retry_wait_seconds: float = 30.0
+    retry_max_attempts: int = retry.TURN_MAX_ATTEMPTS    # [retry]: the turn policy (codex_lite.retry)
+    retry_wait_seconds: float = retry.TURN_WAIT_SECONDS
     max_tool_rounds: int = 200
     shell: dict[str, Any] = field(default_factory=dict)
     shell_environment_policy: dict[str, Any] = field(default_factory=dict)
@@ -352,7 +353,7 @@ def load(overrides: list[str] = (), profile: str | None = None, model: str | Non
 def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env: dict[str, str],
            exists: bool) -> Config:
     """The Config of validated data (SCHEMA has checked every type and range)."""
-    retry = data.get("retry", {})
+    turn_retry = data.get("retry", {})
     return Config(
         codex_home=home, path=path, model=data.get("model"), profile=profile, file_exists=exists,
         provider=_provider(data, env, path),
@@ -361,8 +362,8 @@ def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env:
         sandbox_mode=data.get("sandbox_mode", "workspace-write"),
         model_context_window=data.get("model_context_window"),
         project_doc_max_bytes=data.get("project_doc_max_bytes", 32 * 1024),
-        retry_max_attempts=retry.get("max_attempts", 5),
-        retry_wait_seconds=float(retry.get("wait_seconds", 30)),
+        retry_max_attempts=turn_retry.get("max_attempts", retry.TURN_MAX_ATTEMPTS),
+        retry_wait_seconds=float(turn_retry.get("wait_seconds", retry.TURN_WAIT_SECONDS)),
         max_tool_rounds=data.get("agent", {}).get("max_tool_rounds", 200),
         shell=data.get("shell", {}),
         shell_environment_policy=data.get("shell_environment_policy", {}),
@@ -396,7 +397,7 @@ def _provider(data: dict[str, Any], env: dict[str, str], path: str) -> Provider:
     return Provider(
         id=pid, base_url=table["base_url"].rstrip("/"), api_key=api_key, env_key=env_key,
         http_headers=table.get("http_headers", {}), query_params=table.get("query_params", {}),
-        request_max_retries=table.get("request_max_retries", 4),
+        request_max_retries=table.get("request_max_retries", retry.REQUEST_MAX_RETRIES),
         request_timeout_seconds=float(table.get("request_timeout_seconds", 300)),
         request_total_timeout_seconds=(float(table["request_total_timeout_seconds"])
                                        if "request_total_timeout_seconds" in table else None),

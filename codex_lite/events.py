@@ -149,7 +149,7 @@ class Retry(Event):
     max_attempts: int = 1
     wait_seconds: float = 0.0
     reason: str = ""
-    scope: str = "turn"  # "turn": a fallback turn sent again; "request": an HTTP request retried
+    scope: str = "turn"  # codex_lite.retry.TURN: a fallback turn sent again; REQUEST: an HTTP request retried
 
     def summary(self, width: int = 80, note: str = "") -> str:
         """One line for front ends, cut to `width`: "retrying in 2s (2/5): 503: upstream down"."""

@@ -12,11 +12,12 @@ import os
 
 from codex_lite import events as ev
 from codex_lite import rollout, telemetry
-from codex_lite.agent import Agent, RetryPolicy
+from codex_lite.agent import Agent
 from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
 from codex_lite.records import dataclass, fields
+from codex_lite.retry import TurnPolicy
 from codex_lite.tools import patch_fs, shells
 from codex_lite.tools.child_env import child_environment
 from codex_lite.tools.shell import ShellSettings
@@ -117,7 +118,7 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     instructions = build_instructions(cwd, config.codex_home, config.project_doc_max_bytes, agents_files)
     agent = Agent(client, tools, model, bus, instructions=instructions,
                   reasoning_effort=config.reasoning_effort,
-                  retry=RetryPolicy(config.retry_max_attempts, config.retry_wait_seconds),
+                  retry=TurnPolicy.from_config(config),
                   max_tool_rounds=config.max_tool_rounds)
     if resume is not None:
         agent.restore(resume.history)

@@ -1,7 +1,7 @@
 """`codex-lite stats`: token usage, retry statistics and leaked tool calls recorded by telemetry.
 
 It reads the all-time summary in the telemetry folder (`[telemetry] dir`, default $CODEX_HOME/logs),
-so the retry heuristics ([retry] max_attempts, wait_seconds; request_max_retries) can be tuned with
+so the retry policies (codex_lite.retry: [retry] max_attempts, wait_seconds; request_max_retries) can be tuned with
 real data: how many attempts were made, how many retried tasks recovered, at which attempt, and how
 long was spent waiting. It also says how often the server leaked tool calls into text: calls
 recovered and run, corrections sent to the model, protocol scrubbed from answers, per class of leak.
@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+
+from codex_lite.retry import REQUEST, TURN
 
 
 def main(args: Any) -> int:
@@ -61,7 +63,7 @@ def render(data: dict[str, Any]) -> str:
               f"  recoveries       {_n(t['recoveries'])} of {_n(finished)}",
               f"  recovery rate    {'-' if rate is None else f'{100 * rate:.0f}%'}",
               f"  time waiting     {t['wait_seconds']:.1f} s"]
-    for scope, label in (("turn", "fallback turns"), ("request", "HTTP requests")):
+    for scope, label in ((TURN, "fallback turns"), (REQUEST, "HTTP requests")):
         row = t["by_scope"].get(scope)
         if row:
             lines.append(f"  {label:<16} {_n(row.get('attempts'))} attempts, "

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from codex_lite import events as ev
-from codex_lite.agent import NUDGE, Agent, RetryPolicy
+from codex_lite.agent import NUDGE, Agent
+from codex_lite.retry import TurnPolicy
 from codex_lite.client import Client
 from codex_lite.config import Provider
 from codex_lite.context import build_instructions, find_agents_files
@@ -34,7 +35,7 @@ def make_agent(server, tmp_path):
         client = Client(Provider(id="t", base_url=server.base_url, request_max_retries=0))
         tools = ToolBox(cwd=str(tmp_path), emit=seen.append, shell=ShellSettings(), approver=approver)
         agent = Agent(client, tools, "scripted", seen.append, instructions="be brief",
-                      retry=RetryPolicy(attempts, 4.0), max_tool_rounds=rounds, sleep=sleeps.append)
+                      retry=TurnPolicy(attempts, 4.0), max_tool_rounds=rounds, sleep=sleeps.append)
         return agent, seen, sleeps
 
     return make
@@ -180,7 +181,7 @@ def test_interrupt_during_the_retry_wait_is_a_failed_turn(server, tmp_path):
 
     client = Client(Provider(id="t", base_url=server.base_url, request_max_retries=0))
     tools = ToolBox(cwd=str(tmp_path), emit=seen.append, shell=ShellSettings())
-    agent = Agent(client, tools, "scripted", seen.append, retry=RetryPolicy(3, 30.0), sleep=sleep)
+    agent = Agent(client, tools, "scripted", seen.append, retry=TurnPolicy(3, 30.0), sleep=sleep)
     with pytest.raises(KeyboardInterrupt):
         agent.run("q")
     assert of(seen, ev.Retry) and of(seen, ev.TurnFailed)[0].message == "interrupted"

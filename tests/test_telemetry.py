@@ -20,9 +20,10 @@ from scripted_server import ScriptedServer, completion, error, make_usage, rate_
 
 from codex_lite import events as ev
 from codex_lite import stats, telemetry
-from codex_lite.agent import Agent, RetryPolicy
+from codex_lite.agent import Agent
 from codex_lite.client import Client
 from codex_lite.config import Provider
+from codex_lite.retry import TurnPolicy
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import ToolBox
 
@@ -402,7 +403,7 @@ def run_agent(server, tele, tmp_path, script, prompt="go", http_retries=2, attem
     client = Client(Provider(id="t", base_url=server.base_url, request_max_retries=http_retries),
                     sleep=lambda s: None)
     tools = ToolBox(cwd=str(tmp_path), emit=bus, shell=ShellSettings())
-    agent = Agent(client, tools, "scripted", bus, retry=RetryPolicy(attempts, 7.0), sleep=lambda s: None)
+    agent = Agent(client, tools, "scripted", bus, retry=TurnPolicy(attempts, 7.0), sleep=lambda s: None)
     return agent.run(prompt)
 
 

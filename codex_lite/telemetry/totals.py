@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from codex_lite.history import TOKEN_FIELDS  # the counters of history.Tokens
+from codex_lite.retry import REQUEST, SCOPES, TURN
 
 MAX_REASONS = 20                 # distinct retry reasons kept in the summary; the rest are "other"
 MAX_TURN_RETRIES = 50            # retry attempts listed in one turn's usage line
@@ -96,22 +97,22 @@ class RetryTracker:
     def see(self, event: Any) -> None:
         kind = event.kind
         if self.pending is not None and kind != "retry":
-            self._classify("turn" if kind == "history_append" else "request")
+            self._classify(TURN if kind == "history_append" else REQUEST)
         elif self.pending is not None:
-            self._classify("request")
-        if kind == "retry" and getattr(event, "scope", None) in ("turn", "request"):
+            self._classify(REQUEST)
+        if kind == "retry" and getattr(event, "scope", None) in SCOPES:
             self.pending = event  # the agent said which kind it is: no need to wait for the next event
             self._classify(event.scope)
         elif kind == "retry":
             self.pending = event
         elif kind == "usage":
-            self._close("request", True)
+            self._close(REQUEST, True)
         elif kind == "retry_outcome":
-            self._close("turn", bool(event.recovered), event.attempts)
+            self._close(TURN, bool(event.recovered), event.attempts)
         elif kind == "turn_failed":
             outcome = None if event.message == "interrupted" else False
-            self._close("request", outcome)
-            self._close("turn", outcome)
+            self._close(REQUEST, outcome)
+            self._close(TURN, outcome)
 
     def _classify(self, scope: str) -> None:
         event, self.pending = self.pending, None
@@ -155,7 +156,7 @@ class RetryTracker:
     def finish(self) -> None:
         """End of the run: a retry still waiting (Ctrl-C during the wait) was interrupted."""
         if self.pending is not None:
-            self._classify("request")
+            self._classify(REQUEST)
         for scope in list(self.open):
             self._close(scope, None)
 
