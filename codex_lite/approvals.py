@@ -39,13 +39,11 @@ from collections.abc import Callable
 
 from codex_lite import read_only
 from codex_lite.records import dataclass, field
+from codex_lite.shell_names import ALL_SHELLS
 from codex_lite.tools.toolbox import ApprovalDecision, ApprovalRequest
 
-POLICIES = ("untrusted", "on-request", "on-failure", "never")
-
-SHELLS = {"bash", "sh", "ash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh"}
 # Programs whose arguments are code or another command: remembered only exactly.
-RUNS_CODE = SHELLS | {
+RUNS_CODE = ALL_SHELLS | {
     "python", "python2", "python3", "perl", "ruby", "node", "nodejs", "deno", "bun", "php", "lua",
     "luajit", "tclsh", "awk", "gawk", "mawk", "nawk", "busybox", "env", "xargs", "sudo", "doas", "su",
     "nice", "nohup", "timeout", "time", "strace", "ltrace", "gdb", "watch", "setsid", "chroot", "flock",

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from typing import Any
 
-from codex_lite import retry
+from codex_lite import config_file, retry
 from codex_lite.errors import UserError
+from codex_lite.policies import (APPROVAL_POLICIES, DEFAULT_APPROVAL_POLICY, DEFAULT_SANDBOX_MODE,
+                                  SANDBOX_MODES)
 from codex_lite.records import dataclass, field
 
 DEFAULT_PROVIDER = "litellm"
@@ -24,8 +25,6 @@ DEFAULT_BASE_URL = "http://127.0.0.1:4000"
 DEFAULT_TOTAL_TIMEOUT_SECONDS = 300.0  # a silent or throttling server fails within 5 minutes
 DEFAULT_MAX_RESPONSE_BYTES = 16 << 20
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
-APPROVAL_POLICIES = ("untrusted", "on-request", "on-failure", "never")
-SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 
 class ConfigError(UserError):
@@ -158,8 +157,8 @@ class Config:
     model: str | None
     provider: Provider
     reasoning_effort: str | None = None
-    approval_policy: str = "on-request"
-    sandbox_mode: str = "workspace-write"
+    approval_policy: str = DEFAULT_APPROVAL_POLICY
+    sandbox_mode: str = DEFAULT_SANDBOX_MODE
     model_context_window: int | None = None
     project_doc_max_bytes: int = 32 * 1024
     retry_max_attempts: int = retry.TURN_MAX_ATTEMPTS    # [retry]: the turn policy (codex_lite.retry)
@@ -183,32 +182,12 @@ def normalize_litellm_url(url: str) -> str:
     return url if url.endswith("/v1") else url + "/v1"
 
 
-def _toml():
-    """The TOML parser, imported only when there is TOML to read: a run without config.toml and
-    without -c skips it (about 70 ms of imports and regex compiling on a router's CPU)."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib
-
-
 def read_toml(path: str) -> dict[str, Any]:
     """The parsed file, {} when it does not exist; a ConfigError naming file and line otherwise."""
     try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    tomllib = _toml()
-    try:
-        with f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        return config_file.read(path)
+    except config_file.ReadError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -216,12 +195,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"-c {text!r}: expected key=value")
-    tomllib = _toml()
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return [part.strip() for part in key.strip().split(".")], value
+    return [part.strip() for part in key.strip().split(".")], config_file.value_or_text(raw)
 
 
 def validate(data: dict[str, Any], schema: dict[str, Any], source: str, prefix: str = "") -> None:
@@ -358,8 +332,8 @@ def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env:
         codex_home=home, path=path, model=data.get("model"), profile=profile, file_exists=exists,
         provider=_provider(data, env, path),
         reasoning_effort=data.get("model_reasoning_effort"),
-        approval_policy=data.get("approval_policy", "on-request"),
-        sandbox_mode=data.get("sandbox_mode", "workspace-write"),
+        approval_policy=data.get("approval_policy", DEFAULT_APPROVAL_POLICY),
+        sandbox_mode=data.get("sandbox_mode", DEFAULT_SANDBOX_MODE),
         model_context_window=data.get("model_context_window"),
         project_doc_max_bytes=data.get("project_doc_max_bytes", 32 * 1024),
         retry_max_attempts=turn_retry.get("max_attempts", retry.TURN_MAX_ATTEMPTS),

@@ -3,6 +3,10 @@
 AGENTS.md files are read like Codex does: `$CODEX_HOME/AGENTS.md` (the user's own rules), then every
 AGENTS.md from the repository root down to the working directory, so deeper files can refine the
 rules of the folders above them. The total is capped so a huge file cannot blow a small context.
+
+    build_instructions(cwd, codex_home, max_doc_bytes, agents_files=None) -> str
+    describe(cwd, path=None) -> dict           platform, shell, tools present, free memory/space
+    environment_text(cwd, wrap=False, path=None) -> str   the same, as the <environment_context> lines
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import os
 
 from codex_lite import platform_info
+
+_TOOLS = ("rg", "git", "python3")  # whether each is installed goes into the environment block
 
 BASE_INSTRUCTIONS = """\
 You are codex-lite, a coding agent working in the user's folder on a small device (a router, a
@@ -77,8 +83,66 @@ def read_agents_docs(paths: list[str], max_bytes: int) -> str:
 def build_instructions(cwd: str, codex_home: str, max_doc_bytes: int,
                        agents_files: list[str] | None = None) -> str:
     agents_files = find_agents_files(cwd, codex_home) if agents_files is None else agents_files
-    sections = [BASE_INSTRUCTIONS, platform_info.environment_text(cwd, wrap=True)]
+    sections = [BASE_INSTRUCTIONS, environment_text(cwd, wrap=True)]
     docs = read_agents_docs(agents_files, max_doc_bytes)
     if docs:
         sections.append("Instructions from AGENTS.md files (follow them; deeper folders win):\n\n" + docs)
     return "\n\n".join(sections)
+
+
+# -- the environment block: device facts (platform_info) and the shell (tools/shells) -----------------
+
+
+def _mb(n: int | None) -> str:
+    return "unknown" if n is None else f"{n // (1024 * 1024)} MB"
+
+
+def describe(cwd: str, path: str | None = None) -> dict:
+    """Everything the model should know before it plans commands on this device."""
+    from codex_lite.tools import shells
+
+    kind, desc = platform_info.platform_name()
+    sh = shells.script_shell(path)
+    return {
+        "cwd": cwd,
+        "platform": kind,
+        "platform_description": desc,
+        "shell": os.path.basename(sh.shell) if sh.shell else None,
+        "shell_path": sh.shell,
+        "shell_note": sh.note,
+        "busybox": bool(sh.shell) and shells.is_busybox(sh.shell),
+        "tools": {name: platform_info.which(name, path=path) is not None for name in _TOOLS},
+        "mem_available_bytes": platform_info.mem_available_bytes(),
+        "disk_free_bytes": platform_info.disk_free_bytes(cwd),
+    }
+
+
+def environment_text(cwd: str, wrap: bool = False, path: str | None = None) -> str:
+    """Lines for the model's <environment_context>; wrap=True adds the tags (context.py asks for them)."""
+    d = describe(cwd, path)
+    shell = d["shell"] or "none found"
+    if d["busybox"]:
+        shell = f"{shell} (BusyBox)"
+    if d["shell_note"]:
+        shell += f"; {d['shell_note']}"
+    tools = ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in d["tools"].items())
+    lines = [
+        f"  <cwd>{cwd}</cwd>",
+        f"  <platform>{d['platform_description']}</platform>",
+        f"  <shell>{shell}</shell>",
+        f"  <tools>{tools}</tools>",
+        f"  <memory_available>{_mb(d['mem_available_bytes'])}</memory_available>",
+        f"  <disk_free>{_mb(d['disk_free_bytes'])} in the workspace</disk_free>",
+    ]
+    if d["busybox"] or d["platform"] == "openwrt":
+        lines.append("  <userland>BusyBox applets: recursive grep and find are adapted to skip heavy "
+                     "folders automatically; write POSIX sh</userland>")
+    if d["platform"] == "termux":
+        lines.append(f"  <temp_dir>{platform_info.temp_dir()} (use $TMPDIR for temporary files; the usual system "
+                     "temp folder is not writable here)</temp_dir>")
+    mem = d["mem_available_bytes"]
+    if mem is not None and mem < 64 * 1024 * 1024:
+        lines.append("  <warning>low memory: avoid big builds, parallel jobs and reading huge files "
+                     "at once</warning>")
+    body = "\n".join(lines)
+    return f"<environment_context>\n{body}\n</environment_context>" if wrap else body

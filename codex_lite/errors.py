@@ -1,7 +1,7 @@
 """What ends a run, and the exit code and line it becomes: the one place that maps them.
 
     UserError            base of every mistake a user can fix (config.ConfigError,
-                         onboarding.ConfigWriteError, rollout.SessionNotFound): one line, exit 1,
+                         config_file.ConfigWriteError, rollout.SessionNotFound): one line, exit 1,
                          never a traceback; `label` (e.g. "config error") starts the line
     describe(exc) -> str the line for an error ("config error: ..." or the message as it is)
     exit_code(exc) -> int  0 ok, 1 a failed task or a UserError/ModelError, 2 a command-line mistake

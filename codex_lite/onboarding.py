@@ -3,10 +3,9 @@
 
 Why it looks like this: on a router over SSH the usual failure is a proxy that is down or a wrong
 key, so each step says what went wrong in words and offers retry / edit the URL / edit the key.
-The choice is tested with one tiny request before it is saved. config.toml is edited as text
-(top-level `key = value` lines and the [model_providers.litellm] table only), so the user's other
-keys and comments survive; the result is parsed back and must say what we meant, or nothing is
-written. The file is created with mode 0600 because it may hold the API key.
+The choice is tested with one tiny request before it is saved, through config_file.write_config
+(top-level `key = value` lines and the [model_providers.litellm] table only: the user's other keys
+and comments survive, and the file gets mode 0600 because it may hold the API key).
 
 `ui` is the REPL's line input (prompt_toolkit or plain): ui.prompt(message, default="",
 completions=None, secret=False) -> str, raising EOFError / KeyboardInterrupt.
@@ -14,15 +13,13 @@ completions=None, secret=False) -> str, raising EOFError / KeyboardInterrupt.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import sys
 import time
 from typing import Any
 
 from codex_lite.config import REASONING_EFFORTS, Provider, normalize_litellm_url, url_problem
-from codex_lite.errors import UserError
+from codex_lite.config_file import ConfigWriteError, write_config  # noqa: F401 - the REPL catches it here
 from codex_lite.records import dataclass
 
 TABLE = "model_providers.litellm"
@@ -30,10 +27,6 @@ TEST_PROMPT = "Reply with the single word OK."
 EFFORT_NOTES = {"none": "no reasoning (fastest)", "minimal": "barely any", "low": "quick",
                 "medium": "balanced", "high": "thorough, slowest"}
 MAX_LISTED = 30
-
-
-class ConfigWriteError(UserError):
-    """config.toml could not be edited safely; the message says what to add by hand."""
 
 
 @dataclass
@@ -240,123 +233,3 @@ def save_onboarding(path: str, sel: Selection, out: Any) -> None:
     write_config(path, {"model": sel.model, "model_reasoning_effort": sel.reasoning_effort},
                  {TABLE: provider})
     out.line(f"Saved to {path} (mode 0600).", "dim")
-
-
-def write_config(path: str, top: dict[str, str | None], tables: dict[str, dict[str, str | None]] | None = None
-                 ) -> None:
-    """Set (or with None remove) top-level keys and keys of tables, keeping everything else."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = ""
-    new = update_toml_text(text, top, tables or {})
-    check_toml(new, top, tables or {})
-    _write_private(path, new)
-
-
-def update_toml_text(text: str, top: dict[str, str | None], tables: dict[str, dict[str, str | None]]) -> str:
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    for key, value in top.items():
-        start, end = _region(lines, None)
-        _set_key(lines, start, end, key, value)
-    for table, values in tables.items():
-        for key, value in values.items():
-            region = _region(lines, table)
-            if region is None:
-                if value is None:
-                    continue
-                if lines and lines[-1].strip():
-                    lines.append("\n")
-                lines.append(f"[{table}]\n")
-                region = (len(lines), len(lines))
-            _set_key(lines, region[0], region[1], key, value)
-    return "".join(lines)
-
-
-HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-VALUE_LINE = re.compile(r'^(\s*[A-Za-z0-9_"\'.-]+\s*=\s*)("(?:[^"\\]|\\.)*"|\'[^\']*\'|[^#\s]+)(\s*#.*)?$')
-
-
-def _region(lines: list[str], table: str | None) -> tuple[int, int] | None:
-    """Body lines [start, end) of the top level (table None) or of `[table]`."""
-    start = 0 if table is None else None
-    for i, line in enumerate(lines):
-        m = HEADER.match(line)
-        if not m:
-            continue
-        name = re.sub(r"\s*\.\s*", ".", m.group(1)).replace('"', "")
-        if start is not None:
-            return start, i
-        if name == table and not line.lstrip().startswith("[["):
-            start = i + 1
-    return (start, len(lines)) if start is not None else None
-
-
-def _set_key(lines: list[str], start: int, end: int, key: str, value: str | None) -> None:
-    pattern = re.compile(rf'^\s*("?){re.escape(key)}\1\s*=')
-    for i in range(start, end):
-        if pattern.match(lines[i]):
-            if value is None:
-                del lines[i]
-            else:
-                m = VALUE_LINE.match(lines[i].rstrip("\n"))
-                comment = m.group(3) if m and m.group(3) else ""
-                lines[i] = f"{key} = {_toml_string(value)}{comment}\n"
-            return
-    if value is None:
-        return
-    at = end
-    while at > start and not lines[at - 1].strip():
-        at -= 1
-    lines.insert(at, f"{key} = {_toml_string(value)}\n")
-
-
-def _toml_string(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
-
-
-def check_toml(text: str, top: dict[str, str | None], tables: dict[str, dict[str, str | None]]) -> None:
-    """The edited text must parse and say exactly what we set; else nothing is written."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    wanted = "\n".join(f"{k} = {_toml_string(v)}" for k, v in top.items() if v is not None)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigWriteError(f"config.toml would not parse after the edit ({exc}); add by hand:\n"
-                               f"{wanted}") from None
-    checks = [(data, k, v) for k, v in top.items()]
-    for table, values in tables.items():
-        node: Any = data
-        for part in table.split("."):
-            node = node.get(part, {}) if isinstance(node, dict) else {}
-        checks += [(node, k, v) for k, v in values.items()]
-    for node, key, value in checks:
-        if (node.get(key) if isinstance(node, dict) else None) != value:
-            raise ConfigWriteError(f"config.toml has a layout this editor does not handle ('{key}'); "
-                                   f"add by hand:\n{wanted}")
-
-
-def _write_private(path: str, text: str) -> None:
-    """Write via a temporary file in the same folder (a full flash never leaves half a config),
-    mode 0600 since it may hold the API key."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    os.chmod(path, 0o600)

@@ -1,7 +1,7 @@
 """Facts about the device the agent runs on, so the model plans commands that will run.
 
-    describe(cwd) -> dict              platform, shell, tools present, free memory/space
-    environment_text(cwd, wrap=False) -> str  the same, as lines for the environment context block
+    platform_name() -> (kind, description)  openwrt, termux, linux, ...
+    is_termux() -> bool
     mem_available_bytes() -> int|None  /proc/meminfo, else psutil when importable
     disk_free_bytes(path) -> int|None
     temp_dir() -> str                  $TMPDIR (Termux) or a checked writable fallback
@@ -10,16 +10,15 @@
 This is on the startup path of a 128 MB router: only os/sys at import time, no `platform`,
 no `tempfile`, no `shutil` (it imports bz2 and lzma: ~20 ms on a router's CPU), no psutil unless
 /proc/meminfo is missing (psutil reads the same file on Linux, importing it costs a few MB).
-Nothing here hard-codes a temporary directory or a shell path.
+Nothing here hard-codes a temporary directory or a shell path. This is the bottom layer: it
+imports nothing of codex-lite (the environment block for the model, which also needs the shell
+that tools/shells.py finds, is context.environment_text).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-_TOOLS = ("rg", "git", "python3")
-
 
 def which(name: str, path: str | None = None) -> str | None:
     """What shutil.which answers on POSIX, without importing shutil: the first executable file
@@ -159,58 +158,3 @@ def platform_name() -> tuple[str, str]:
         rel = _read_kv("/etc/os-release").get("PRETTY_NAME")
         return "linux", (f"Linux, {rel}" if rel else "Linux") + arch
     return sys.platform, sys.platform + arch
-
-
-def _mb(n: int | None) -> str:
-    return "unknown" if n is None else f"{n // (1024 * 1024)} MB"
-
-
-def describe(cwd: str, path: str | None = None) -> dict:
-    """Everything the model should know before it plans commands on this device."""
-    from .tools import shells
-
-    kind, desc = platform_name()
-    sh = shells.script_shell(path)
-    return {
-        "cwd": cwd,
-        "platform": kind,
-        "platform_description": desc,
-        "shell": os.path.basename(sh.shell) if sh.shell else None,
-        "shell_path": sh.shell,
-        "shell_note": sh.note,
-        "busybox": bool(sh.shell) and shells.is_busybox(sh.shell),
-        "tools": {name: which(name, path=path) is not None for name in _TOOLS},
-        "mem_available_bytes": mem_available_bytes(),
-        "disk_free_bytes": disk_free_bytes(cwd),
-    }
-
-
-def environment_text(cwd: str, wrap: bool = False, path: str | None = None) -> str:
-    """Lines for the model's <environment_context>; wrap=True adds the tags (context.py asks for them)."""
-    d = describe(cwd, path)
-    shell = d["shell"] or "none found"
-    if d["busybox"]:
-        shell = f"{shell} (BusyBox)"
-    if d["shell_note"]:
-        shell += f"; {d['shell_note']}"
-    tools = ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in d["tools"].items())
-    lines = [
-        f"  <cwd>{cwd}</cwd>",
-        f"  <platform>{d['platform_description']}</platform>",
-        f"  <shell>{shell}</shell>",
-        f"  <tools>{tools}</tools>",
-        f"  <memory_available>{_mb(d['mem_available_bytes'])}</memory_available>",
-        f"  <disk_free>{_mb(d['disk_free_bytes'])} in the workspace</disk_free>",
-    ]
-    if d["busybox"] or d["platform"] == "openwrt":
-        lines.append("  <userland>BusyBox applets: recursive grep and find are adapted to skip heavy "
-                     "folders automatically; write POSIX sh</userland>")
-    if d["platform"] == "termux":
-        lines.append(f"  <temp_dir>{temp_dir()} (use $TMPDIR for temporary files; the usual system "
-                     "temp folder is not writable here)</temp_dir>")
-    mem = d["mem_available_bytes"]
-    if mem is not None and mem < 64 * 1024 * 1024:
-        lines.append("  <warning>low memory: avoid big builds, parallel jobs and reading huge files "
-                     "at once</warning>")
-    body = "\n".join(lines)
-    return f"<environment_context>\n{body}\n</environment_context>" if wrap else body

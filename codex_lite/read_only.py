@@ -38,10 +38,10 @@ from codex_lite import read_only_git
 from codex_lite.program_options import Options, Parsed, parse_options
 from codex_lite.program_options import options as _opts
 from codex_lite.records import dataclass
+from codex_lite.shell_names import READ_SHELLS
 from codex_lite.tools import sh_syntax
 from codex_lite.tools.sh_syntax import Word
 
-SHELLS = ("bash", "sh", "ash", "dash", "zsh", "ksh", "mksh")
 hardened_env = read_only_git.hardened_env
 
 
@@ -490,7 +490,7 @@ def _inside(path: str, root: str) -> bool:
 
 def shell_script(argv: list[str]) -> tuple[str, str] | None:
     """(shell name, script) of `SHELL [-l] -c SCRIPT [args]` with only harmless shell options."""
-    if len(argv) < 3 or os.path.basename(argv[0]) != argv[0] or argv[0] not in SHELLS:
+    if len(argv) < 3 or os.path.basename(argv[0]) != argv[0] or argv[0] not in READ_SHELLS:
         return None
     i = 1
     seen_c = False

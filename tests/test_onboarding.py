@@ -11,7 +11,7 @@ import pytest
 from scripted_server import completion
 from test_repl import setup_env
 
-from codex_lite.onboarding import ConfigWriteError, update_toml_text, write_config
+from codex_lite.config_file import ConfigWriteError, update_toml_text, write_config
 
 if sys.version_info >= (3, 11):
     import tomllib

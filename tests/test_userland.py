@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import codex_lite
-from codex_lite import platform_info
+from codex_lite import context, platform_info
 from codex_lite.tools import shells
 
 BUSYBOX = shutil.which("busybox")
@@ -200,7 +200,7 @@ def test_termux_environment_mentions_tmpdir(monkeypatch, tmp_path):
     monkeypatch.setattr(platform_info, "_read_kv", lambda p: {})
     monkeypatch.setattr(sys, "platform", "android")
     monkeypatch.setenv("TMPDIR", str(tmp_path))
-    text = platform_info.environment_text(str(tmp_path))
+    text = context.environment_text(str(tmp_path))
     assert "<platform>Termux on Android" in text and f"<temp_dir>{tmp_path} (use $TMPDIR" in text
 
 
@@ -214,23 +214,24 @@ def test_openwrt_release_file_parsing(tmp_path):
 def test_environment_text_on_a_busybox_device(bbpath, monkeypatch, tmp_path):
     monkeypatch.setattr(platform_info, "_read_kv", lambda p: {
         "DISTRIB_DESCRIPTION": "OpenWrt 23.05.3 r23809", "DISTRIB_ARCH": "mips_24kc"} if "openwrt" in p else {})
-    text = platform_info.environment_text(str(tmp_path), wrap=True, path=bbpath)
+    text = context.environment_text(str(tmp_path), wrap=True, path=bbpath)
     assert text.startswith("<environment_context>") and text.endswith("</environment_context>")
     assert "<platform>OpenWrt 23.05.3 r23809 (mips_24kc)</platform>" in text
     assert "<shell>ash (BusyBox); bash is not installed" in text
     assert "<tools>rg: no, git: no, python3: no</tools>" in text
     assert "<memory_available>" in text and " MB in the workspace</disk_free>" in text
-    d = platform_info.describe(str(tmp_path), path=bbpath)
+    d = context.describe(str(tmp_path), path=bbpath)
     assert d["disk_free_bytes"] > 0 and d["busybox"] and d["shell"] == "ash"
 
 
 def test_environment_text_here():
-    text = platform_info.environment_text(os.getcwd())
+    text = context.environment_text(os.getcwd())
     assert "<cwd>" in text and "<tools>" in text and "<environment_context>" not in text
 
 
 def test_platform_info_import_stays_light():
-    code = ("import sys; import codex_lite.platform_info as p; p.environment_text('.');"
+    """The environment block (platform_info's facts and the shell) imports nothing heavy."""
+    code = ("import sys; import codex_lite.context as c; c.environment_text('.');"
             "bad = {'psutil', 'platform', 'tempfile', 'urllib3', 'prompt_toolkit'} & set(sys.modules);"
             "print(sorted(bad))")
     out = subprocess.run([sys.executable, "-S", "-c", code], check=False, capture_output=True, text=True,

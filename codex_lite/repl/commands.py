@@ -99,8 +99,7 @@ def status(repl: Repl, _: str) -> None:
 
 @command("/approvals", "when to ask before commands and patches")
 def approvals(repl: Repl, _: str) -> None:
-    from codex_lite.approvals import POLICIES
-    from codex_lite.config import SANDBOX_MODES
+    from codex_lite.policies import APPROVAL_POLICIES as POLICIES, SANDBOX_MODES
 
     tools = repl.session.agent.tools
     notes = {"untrusted": "ask unless read-only", "on-request": "ask for commands that may write",

@@ -22,9 +22,8 @@ from __future__ import annotations
 import os
 
 from codex_lite.records import dataclass
+from codex_lite.shell_names import POSIX_SHELLS
 
-# Shells that understand `-c SCRIPT` with POSIX syntax.
-SHELLS = ("bash", "zsh", "ksh", "mksh", "ash", "dash", "sh", "yash", "loksh", "oksh", "posh")
 # Preference when the asked shell is missing (after the user's $SHELL).
 _FALLBACKS = {
     "bash": ("ash", "ksh", "mksh", "dash", "sh", "zsh"),
@@ -52,7 +51,7 @@ def reset_notes() -> None:
 
 def script_index(argv: list[str]) -> int | None:
     """Index of SCRIPT in `SHELL [opts] -c SCRIPT [args]`, or None when argv is not that."""
-    if len(argv) < 3 or os.path.basename(argv[0]) not in SHELLS:
+    if len(argv) < 3 or os.path.basename(argv[0]) not in POSIX_SHELLS:
         return None
     has_c = False
     i = 1
@@ -83,7 +82,7 @@ def _usable_shell(candidate: str | None) -> str | None:
     """$SHELL when it is an existing, executable POSIX-family shell (not fish, nologin, ...)."""
     if not candidate or not os.path.isabs(candidate):
         return None
-    if os.path.basename(candidate) not in SHELLS:
+    if os.path.basename(candidate) not in POSIX_SHELLS:
         return None
     return candidate if os.path.isfile(candidate) and os.access(candidate, os.X_OK) else None
 
@@ -139,7 +138,7 @@ def _pick(asked: str, path: str | None) -> str | None:
 def replacement(shell: str, path: str | None = None) -> str | None:
     """The shell `resolve` runs instead of `shell` when it is not installed (None when it is
     installed, or when nothing can stand in for it)."""
-    if shell not in SHELLS or _which(shell, path):
+    if shell not in POSIX_SHELLS or _which(shell, path):
         return None
     return _pick(shell, path)
 
@@ -199,7 +198,7 @@ def resolve(argv: list[str], path: str | None = None) -> Resolved:
             argv[0] = exe
             return Resolved(argv, _once(("path", argv[0]), f"note: {head} was run from PATH ({exe})."))
         return Resolved(argv)
-    if head not in SHELLS:
+    if head not in POSIX_SHELLS:
         return Resolved(argv)  # the shell tool reports "program not found"
     sub = _pick(head, path)
     if sub is None:

@@ -13,12 +13,11 @@ import shlex
 from typing import Any, Callable, Protocol
 
 from codex_lite import events as ev
+from codex_lite.policies import DEFAULT_SANDBOX_MODE
 from codex_lite.records import dataclass
 from codex_lite.tools import apply_patch as patching
 from codex_lite.tools import calls, search_rails, shells
 from codex_lite.tools.shell import ShellSettings, low_memory_note, run_command
-
-SANDBOX_MODES = ("read-only", "workspace-write", "danger-full-access")
 
 TOOL_SPECS: list[dict[str, Any]] = [
     {"type": "function", "function": {
@@ -92,7 +91,7 @@ class ToolBox:
     cwd: str
     emit: Callable[[ev.Event], None]
     shell: ShellSettings
-    sandbox_mode: str = "workspace-write"
+    sandbox_mode: str = DEFAULT_SANDBOX_MODE  # one of policies.SANDBOX_MODES
     approver: Approver | None = None
     journal_dir: str | None = None  # patch crash-recovery journals, under $CODEX_HOME
 
