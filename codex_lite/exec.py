@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from codex_lite import events as ev
 from codex_lite.context import find_repo_root
+from codex_lite.render import change_letter, first_lines, paint, plan_mark, use_color
 from codex_lite.tools import children
 from codex_lite.visible import json_text, visible
 
@@ -107,23 +108,20 @@ class JsonlPrinter:
 
 
 class HumanPrinter:
-    """Progress on stderr (dim when it is a terminal), the final answer alone on stdout."""
+    """Progress on stderr (dim when it is a terminal), the final answer alone on stdout. A log, not
+    a screen: no wrapping and no Unicode marks, but the REPL's words (render's helpers)."""
 
     def __init__(self, err: IO[str]):
         self.err = err
-        self.color = err.isatty() and not os.environ.get("NO_COLOR")
+        self.color = use_color(err)
 
     def say(self, text: str, style: str = "") -> None:
-        codes = {"dim": "2", "italic": "2;3", "bold": "1", "red": "31", "green": "32"}
-        text = visible(text)
-        if self.color and style:
-            text = f"\033[{codes[style]}m{text}\033[0m"
-        self.err.write(text + "\n")
+        self.err.write(paint(text, style, self.color) + "\n")
         self.err.flush()
 
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.Reasoning):
-            self.say("thinking: " + _first_lines(event.text, 3), "italic")
+            self.say("thinking: " + first_lines(event.text, 3), "italic")
         elif isinstance(event, ev.AgentMessage) and not event.final:  # the answer goes to stdout
             self.say(event.text)
         elif isinstance(event, ev.CommandStarted):
@@ -132,17 +130,15 @@ class HumanPrinter:
             code = event.metadata.get("exit_code")
             took = event.metadata.get("duration_seconds")
             status = f"exit {code}" + (f" in {took:.2f}s" if isinstance(took, float) else "")
-            self.say(_indent(_first_lines(event.output, 6)) if event.output.strip() else "", "dim")
+            self.say(_indent(first_lines(event.output, 6)) if event.output.strip() else "", "dim")
             self.say("  " + status, "green" if event.ok else "red")
         elif isinstance(event, ev.FileChange):
-            letters = {"add": "A", "delete": "D", "update": "M"}
             for change in event.changes:
-                self.say(f"patch: {letters.get(change['kind'], '?')} {change['path']}", "green")
+                self.say(f"patch: {change_letter(change.get('kind'))} {change['path']}", "green")
             if event.status == "failed":
                 self.say("patch failed (the model was told why)", "red")
         elif isinstance(event, ev.PlanUpdate):
-            marks = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
-            self.say("\n".join(f"{marks[s['status']]} {s['step']}" for s in event.plan), "italic")
+            self.say("\n".join(f"{plan_mark(s.get('status'))} {s['step']}" for s in event.plan), "italic")
         elif isinstance(event, ev.Retry):
             self.say(event.summary(), "dim")
         elif isinstance(event, ev.EnvelopeRepair):
@@ -150,11 +146,6 @@ class HumanPrinter:
                 self.say(note, "dim")
         elif isinstance(event, ev.TurnFailed):
             self.say(f"error: {event.message}", "red")
-
-
-def _first_lines(text: str, n: int) -> str:
-    lines = visible(text).strip().split("\n")  # a lone CR is shown, not taken for a line end
-    return "\n".join(lines[:n]) + (f"\n... ({len(lines) - n} more lines)" if len(lines) > n else "")
 
 
 def _indent(text: str) -> str:

@@ -7,6 +7,15 @@ short head and tail, and styles are dropped for NO_COLOR or when the output is n
 Envelope debris never gets here: the agent's events carry clean text only. Control characters in
 any text (a command, a patch, model text, tool output) are made visible (visible.py) before the
 text is wrapped, cut or styled, so what is drawn is what the text really says.
+
+The small helpers are shared with `exec`'s human output (exec.HumanPrinter), so both front ends
+say things the same way:
+    use_color(out) -> bool                  a terminal, and NO_COLOR not set
+    paint(text, style, color) -> str        `text` made visible, then one of STYLES around it
+    first_lines(text, n, width=None) -> str the first n lines: on the screen (width) blank lines are
+                                            dropped and long ones clipped; in a log all are kept
+    change_letter(kind) -> str              A, D or M for a file change (? for anything else)
+    plan_mark(status, unicode) -> str       [x] / [>] / [ ] (or their Unicode forms) for a plan step
 """
 
 from __future__ import annotations
@@ -29,8 +38,27 @@ INLINE_CODE = re.compile(r"`([^`\n]+)`")
 BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 
 
+CHANGE_LETTERS = {"add": "A", "delete": "D", "update": "M"}
+PLAN_MARKS = {"completed": ("[x]", "✔"), "in_progress": ("[>]", "▸"), "pending": ("[ ]", "□")}
+
+
 def use_color(out: IO[str]) -> bool:
     return bool(getattr(out, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+
+
+def paint(text: str, style: str, color: bool) -> str:
+    """The last step before drawing: `text` made visible, then our own style around it."""
+    text = visible(text)
+    return f"\033[{STYLES[style]}m{text}\033[0m" if color and style else text
+
+
+def change_letter(kind: str | None) -> str:
+    return CHANGE_LETTERS.get(kind, "?")
+
+
+def plan_mark(status: str | None, unicode: bool = False) -> str:
+    marks = PLAN_MARKS.get(status)
+    return "-" if marks is None else marks[1 if unicode else 0]
 
 
 class Renderer:
@@ -53,9 +81,7 @@ class Renderer:
         return max(20, shutil.get_terminal_size((80, 24)).columns)
 
     def style(self, text: str, name: str) -> str:
-        """The last step before drawing: `text` made visible, then our own style around it."""
-        text = visible(text)
-        return f"\033[{STYLES[name]}m{text}\033[0m" if self.color and name else text
+        return paint(text, name, self.color)
 
     def line(self, text: str = "", style: str = "", indent: str = "") -> None:
         """Write text wrapped to the width; every wrapped line gets `indent`."""
@@ -83,7 +109,7 @@ class Renderer:
             self.line(self.mark("> ", "› ") + e.prompt, "bold")
 
     def on_reasoning(self, e: ev.Reasoning) -> None:
-        text = _first_lines(e.text, 3, self.width)
+        text = first_lines(e.text, 3, self.width)
         if text:
             self.line(text, "italic")
 
@@ -105,7 +131,7 @@ class Renderer:
         if e.name == "shell" and "exit_code" in e.metadata:
             self.command_result(e)
         elif not e.ok:
-            self.line(self.mark("! ", "✗ ") + _first_lines(e.output, 2, self.width), "red")
+            self.line(self.mark("! ", "✗ ") + first_lines(e.output, 2, self.width), "red")
 
     def command_result(self, e: ev.ToolResult) -> None:
         output = visible(e.metadata.get("aggregated_output", e.output) or "")
@@ -124,18 +150,15 @@ class Renderer:
         if e.status == "failed":
             self.line(self.mark("x", "✗") + " patch failed (the model was told why)", "red")
             return
-        letters = {"add": "A", "delete": "D", "update": "M"}
         for change in e.changes:
-            self.line(f"{letters.get(change.get('kind'), '?')} {change.get('path')}", "green")
+            self.line(f"{change_letter(change.get('kind'))} {change.get('path')}", "green")
         self.diff(e.diff, DIFF_LINES)
 
     def on_plan_update(self, e: ev.PlanUpdate) -> None:
-        marks = {"completed": self.mark("[x]", "✔"), "in_progress": self.mark("[>]", "▸"),
-                 "pending": self.mark("[ ]", "□")}
         if e.explanation:
             self.line(e.explanation, "italic")
         for step in e.plan:
-            self.line(f"{marks.get(step.get('status'), '-')} {step.get('step')}", "italic", indent="  ")
+            self.line(f"{plan_mark(step.get('status'), self.unicode)} {step.get('step')}", "italic", indent="  ")
 
     def on_envelope_repair(self, e: ev.EnvelopeRepair) -> None:
         for note in e.notes():
@@ -254,7 +277,13 @@ def _head_tail(lines: list[str], head: int, tail: int) -> list[str]:
     return lines[:head] + [f"... {len(lines) - head - tail} more lines"] + lines[-tail:]
 
 
-def _first_lines(text: str, n: int, width: int) -> str:
-    lines = [ln for ln in visible(text).strip().split("\n") if ln.strip()]
+def first_lines(text: str, n: int, width: int | None = None) -> str:
+    """The first `n` lines of `text`, made visible (a lone CR is shown, not taken for a line end).
+    With `width` (the screen): blank lines dropped, each line clipped to two widths, " ..." when
+    more follow. Without (a log on stderr): every line kept, and how many more there were."""
+    lines = visible(text).strip().split("\n")
+    if width is None:
+        return "\n".join(lines[:n]) + (f"\n... ({len(lines) - n} more lines)" if len(lines) > n else "")
+    lines = [ln for ln in lines if ln.strip()]
     shown = [_clip(ln, width * 2) for ln in lines[:n]]
     return "\n".join(shown) + (" ..." if len(lines) > n else "")
