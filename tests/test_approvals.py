@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import make_git_repo
+from support.git import make_git_repo
 
 from codex_lite import events as ev
 from codex_lite.approvals import Approvals, Choice, command_text, describe_key, remember_key, sensitive_paths

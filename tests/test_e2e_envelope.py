@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, cli_env
+from support.cli import REPO_ROOT, cli_env
 from scripted_server import completion
 
 from codex_lite.envelope import find_leak

@@ -16,7 +16,7 @@ import sys
 import time
 
 import pytest
-from conftest import cli_env
+from support.cli import cli_env
 from scripted_server import completion, delayed, html_error, make_usage, rate_limited
 
 pytestmark = pytest.mark.e2e

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import emulated_roots as er
 import pytest
-from conftest import make_git_repo
+from support.git import make_git_repo
 from scripted_server import completion
 from test_apk import apk, stub_packages
 from test_packaging import build_packages_once, make_stub_deb, pkgbuild
-from test_tmux import Tmux
+from support.tmux import Tmux
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_git_repo
+from support.git import make_git_repo
 from openwrt_stdlib import ABSENT, MODULE_PACKAGE, OPTIONAL, SPLIT_PACKAGES
 from processes import read_pty
 from scripted_server import completion

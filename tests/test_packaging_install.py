@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_git_repo
+from support.git import make_git_repo
 from scripted_server import completion
 from test_packaging import TERMUX_PREFIX, build_packages_once, dpkg, make_stub_deb, read_ipk, termux_root
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from processes import pgroup_alive
-from conftest import make_git_repo
+from support.git import make_git_repo
 from scripted_server import completion, make_usage
 
 from codex_lite import cli, repl, rollout

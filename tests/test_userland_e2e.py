@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, make_git_repo
+from support.cli import cli_env
+from support.git import make_git_repo
 from scripted_server import completion
 
 from codex_lite.tools.search_rails import HEAVY_DIRS

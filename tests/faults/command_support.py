@@ -229,7 +229,7 @@ class Workspace:
 
 @pytest.fixture
 def workspace(model, litellm_proxy, codex_home, git_repo, tmp_path) -> Workspace:
-    from conftest import cli_env
+    from support.cli import cli_env
 
     env = cli_env(litellm_proxy.url, litellm_proxy.master_key, codex_home)
     return Workspace(model, git_repo, env, tmp_path / "cli-logs")

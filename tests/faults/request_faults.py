@@ -28,7 +28,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from bad_server import BadServer  # noqa: E402
 from command_support import RunningCli, bare_python_peak_kb, cli_command  # noqa: E402
-from conftest import cli_env, make_git_repo  # noqa: E402
+from support.cli import cli_env  # noqa: E402
+from support.git import make_git_repo  # noqa: E402
 
 MEMORY_CAP = 2 << 30  # address space of every run: a gzip bomb before the fix took 3 GB
 RUN_TIMEOUT = 120.0

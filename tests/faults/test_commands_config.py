@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from command_support import start_cli
-from conftest import cli_env
+from support.cli import cli_env
 
 
 @pytest.fixture

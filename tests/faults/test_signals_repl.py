@@ -12,10 +12,8 @@ import time
 import pytest
 from command_support import group_gone, kill_group, pid_gone, shell_call, wait_for_file, watchdogs_of
 from scripted_server import completion
-from test_tmux import term
 
 pytestmark = pytest.mark.e2e
-__all__ = ["term"]  # the fixture, imported for the tests below
 
 
 @pytest.fixture

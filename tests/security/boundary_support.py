@@ -153,8 +153,9 @@ def repl(proxy, codex_home: Path, cwd: Path, config: str = "", argv: tuple[str, 
          width: int = 100, height: int = 40):
     """codex-lite's REPL under a private tmux server, configured for the proxy and the scripted
     model (plus `config` lines), started in `cwd` with `argv`; killed with all it started at exit."""
-    from conftest import cli_env
-    from test_tmux import CODEX, Tmux
+    from support.cli import cli_env
+    from support.cli import CODEX
+    from support.tmux import Tmux
 
     write_config(codex_home, f'model = "scripted"\n{config}\n\n[model_providers.litellm]\n'
                              f'base_url = "{proxy.url}"\napi_key = "{proxy.master_key}"\n')

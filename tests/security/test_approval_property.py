@@ -24,11 +24,12 @@ from pathlib import Path
 
 import pytest
 from approval_support import commit_all, executable, git
-from conftest import make_git_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.git import make_git_repo
 
-from codex_lite.read_only import CHECKS, SHELLS, classify, find_program, hardened_env
+from codex_lite.read_only import CHECKS, classify, find_program, hardened_env
+from codex_lite.shell_names import READ_SHELLS
 from codex_lite.tools import search_rails, shells
 
 STRACE = shutil.which("strace")
@@ -142,7 +143,7 @@ class Scene:
         return repo
 
     def _allowed_programs(self):
-        for name in list(CHECKS) + ["git", *SHELLS]:
+        for name in list(CHECKS) + ["git", *READ_SHELLS]:
             path = find_program(name, str(self.top), self.env["PATH"])
             if path:
                 yield path

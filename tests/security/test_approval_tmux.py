@@ -17,7 +17,6 @@ from approval_support import (
     touch,
 )
 from scripted_server import completion
-from test_tmux import term  # noqa: F401 - the `term` fixture: tmux with no LITELLM_* variables
 
 pytestmark = pytest.mark.e2e
 
