@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
-import textwrap
 from typing import IO
 
 from codex_lite import events as ev
@@ -78,6 +76,8 @@ class Renderer:
     def width(self) -> int:
         if self.fixed_width:
             return self.fixed_width
+        import shutil  # lazy: exec imports this module for its helpers; shutil loads bz2 and lzma
+
         return max(20, shutil.get_terminal_size((80, 24)).columns)
 
     def style(self, text: str, name: str) -> str:
@@ -87,7 +87,7 @@ class Renderer:
         """Write text wrapped to the width; every wrapped line gets `indent`."""
         width = max(10, self.width - len(indent))
         for raw in visible(text).split("\n") or [""]:
-            parts = textwrap.wrap(raw, width, replace_whitespace=False, drop_whitespace=True,
+            parts = _word_wrap(raw, width, replace_whitespace=False, drop_whitespace=True,
                                   break_on_hyphens=False) or [""]
             for part in parts:
                 self.out.write(indent + self.style(part, style) + "\n")
@@ -121,7 +121,7 @@ class Renderer:
             self.line(f"! unusable {e.name or 'tool'} call (the model was told): {e.error}", "yellow")
 
     def on_command_started(self, e: ev.CommandStarted) -> None:
-        parts = textwrap.wrap(visible(e.command), max(10, self.width - 2), replace_whitespace=False,
+        parts = _word_wrap(visible(e.command), max(10, self.width - 2), replace_whitespace=False,
                               break_on_hyphens=False) or [""]
         for i, part in enumerate(parts):
             self.out.write((self.style("$ ", "dim") if i == 0 else "  ") + self.style(part, "bold") + "\n")
@@ -197,7 +197,7 @@ class Renderer:
     def _markdown_line(self, raw: str) -> None:
         heading = re.match(r"^(#{1,6})\s+(.*)$", raw)
         if heading:
-            for part in textwrap.wrap(heading.group(2), self.width, break_on_hyphens=False) or [""]:
+            for part in _word_wrap(heading.group(2), self.width, break_on_hyphens=False) or [""]:
                 self.out.write(self.style(INLINE_CODE.sub(r"\1", part), "bold") + "\n")
             return
         bullet = re.match(r"^(\s*)([-*+]|\d+[.)])\s+(.*)$", raw)
@@ -209,7 +209,7 @@ class Renderer:
         self._wrapped(raw, "", "")
 
     def _wrapped(self, text: str, first: str, rest: str) -> None:
-        parts = textwrap.wrap(text, max(10, self.width - len(first)), break_on_hyphens=False) or [""]
+        parts = _word_wrap(text, max(10, self.width - len(first)), break_on_hyphens=False) or [""]
         for i, part in enumerate(parts):
             self.out.write((first if i == 0 else rest) + self._inline(part) + "\n")
 
@@ -257,6 +257,13 @@ def fold_blank_lines(text: str, most: int = 2) -> str:
     else:
         out += [""] * (run - 1)
     return "\n".join(out)
+
+
+def _word_wrap(text: str, width: int, **options: bool) -> list[str]:
+    """textwrap.wrap, imported on first use: exec imports this module only for the helpers above."""
+    import textwrap
+
+    return textwrap.wrap(text, width, **options)
 
 
 def _wrap(text: str, width: int) -> list[str]:
