@@ -39,8 +39,9 @@ The package, one concept a module (this file only wires them and holds the entry
     listener.py    Telemetry, the event listener
     hooks.py       flush at exit, on SIGTERM/SIGHUP and on a crash
 
-Importing it loads no more than the single module did (json, re, collections, codex_lite.redact):
-`exec` starts it on every run.
+Importing it loads the same standard modules as the single module did (json, re, collections;
+fcntl, signal and atexit on first use) and codex_lite.redact and codex_lite.retry, which `exec` has
+loaded already: `exec` starts it on every run.
 """
 
 from __future__ import annotations
