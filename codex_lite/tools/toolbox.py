@@ -60,7 +60,7 @@ class ApprovalRequest:
     root: str = ""            # the workspace root (patches are confined to it); "" = cwd
     reason: str = ""          # why this is asked, when it is not obvious (shown in the dialog)
     env: dict[str, str] | None = None  # the environment the command runs with (None = ours)
-    sandbox_mode: str = "workspace-write"  # the toolbox's, where patches may write
+    sandbox_mode: str = DEFAULT_SANDBOX_MODE  # the toolbox's, where patches may write
     exit_code: int | None = None  # for "retry": how the command failed
 
 
