@@ -24,6 +24,7 @@ an argument example each (`usage(name)`), so it can call the right one next time
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 SHELL, APPLY_PATCH, UPDATE_PLAN = "shell", "apply_patch", "update_plan"
@@ -53,6 +54,57 @@ PLAN_NAMES = frozenset(("todowrite", "todo_write", "update_todos", "write_todos"
 _PATH_KEYS = ("path", "file_path", "filePath", "filepath", "file", "filename", "target_file", "absolute_path")
 _TEXT_KEYS = ("content", "contents", "text", "file_text", "data")
 _PATCH_START = "*** Begin Patch"
+
+NAME_LIMIT = 200  # longest tool name read; keeps every header operation of the envelope bounded
+# The names models give our tools (compared lower-case, after any of _PREFIXES).
+ALIASES = {
+    "shell": SHELL, "exec": SHELL, "shell_command": SHELL, "bash": SHELL, "container.exec": SHELL,
+    "container_exec": SHELL, "exec_command": SHELL, "local_shell": SHELL, "run_shell": SHELL,
+    "sh": SHELL, "terminal": SHELL, "run_command": SHELL, "execute_command": SHELL,
+    "apply_patch": APPLY_PATCH, "applypatch": APPLY_PATCH, "apply-patch": APPLY_PATCH,
+    "update_plan": UPDATE_PLAN, "updateplan": UPDATE_PLAN, "update-plan": UPDATE_PLAN,
+}
+_PREFIXES = ("functions.", "function.", "functions/", "tools.", "tool.", "container.")
+# Harmony's content types, then its channel words: glued to a name by servers that strip the tokens
+# between them (`shelljson`, `apply_patchcommentary`).
+_GLUED_SUFFIXES = ("json", "code", "analysis", "commentary", "final")
+
+
+def clean_name(name: str) -> str:
+    """Canonical tool name: residue, prefixes and glued content types removed, aliases mapped."""
+    return _clean_name((name or "")[:NAME_LIMIT * 2])
+
+
+@lru_cache(maxsize=256)  # the same few names come back in every answer
+def _clean_name(n: str) -> str:
+    for cut in ("<|", "|>", "{", "(", "<"):
+        k = n.find(cut)
+        if k >= 0:
+            n = n[:k]
+    n = n.strip().strip("\"'`").strip()
+    if n.startswith("to="):
+        n = n[3:].strip()
+    words = n.split()
+    if len(words) > 1 and (words[0].endswith(".") or words[1].startswith(".")):
+        words = [words[0] + words[1]]  # "functions. shell"
+    n = words[0].strip("\"'`").rstrip(".,:;") if words else ""
+    low = n.lower()
+    for prefix in ("",) + _PREFIXES:
+        if prefix and not (low.startswith(prefix) and len(n) > len(prefix)):
+            continue
+        rest, low_rest = n[len(prefix):], low[len(prefix):]
+        if low_rest in ALIASES:
+            return ALIASES[low_rest]
+        if low_rest in SHELL_NAMES:
+            return SHELL
+        for suffix in _GLUED_SUFFIXES:
+            if low_rest.endswith(suffix):
+                base = low_rest[:-len(suffix)].rstrip("._-")
+                if base in ALIASES:
+                    return ALIASES[base]
+        if prefix:
+            return rest
+    return n
 
 
 def key(name: str) -> str:

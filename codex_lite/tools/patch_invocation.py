@@ -4,7 +4,8 @@ Models trained on Codex call apply_patch through the shell tool as often as thro
 tool: `["apply_patch", PATCH]`, or a shell script `apply_patch <<'EOF' ... EOF`, sometimes after
 `cd DIR &&`. Those are intercepted and applied by the engine (never run: there is no `apply_patch`
 binary on a router). A command that *is* a patch, with no `apply_patch` in front, gets a hint
-instead of being run as a program called `***`.
+instead of being run as a program called `***`. Call normalisation reads the same forms
+(`patch_only`): a shell call that is only a patch becomes an apply_patch call before it is run.
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ def patch_from_argv(argv: list[str]) -> tuple[str, str | None] | None:
         return argv[1], None
     script = shell_script(argv)
     return None if script is None else _patch_from_script(script)
+
+
+def patch_only(argv: list[str]) -> str | None:
+    """The patch of an argv that is nothing but one: `["apply_patch", PATCH]` (or `applypatch`)
+    or `[PATCH]`, PATCH starting with '*** Begin Patch'. Call normalisation (tools/normalize.py)
+    turns such a shell call without a workdir into an apply_patch call."""
+    if len(argv) == 1:
+        return argv[0] if argv[0].lstrip().startswith(BEGIN) else None
+    found = patch_from_argv(argv) if len(argv) == 2 else None
+    return found[0] if found and found[0].lstrip().startswith(BEGIN) else None
 
 
 def patch_from_arguments(arguments: object) -> str | None:
