@@ -37,8 +37,8 @@ import re
 import shlex
 from collections.abc import Callable
 
-from codex_lite import read_only
 from codex_lite.records import dataclass, field
+from codex_lite.security import read_only
 from codex_lite.shell_names import ALL_SHELLS
 from codex_lite.tools.toolbox import ApprovalDecision, ApprovalRequest
 

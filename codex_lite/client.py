@@ -27,8 +27,8 @@ from codex_lite.config import Provider
 from codex_lite import events as ev
 from codex_lite.events import duration_text
 from codex_lite.json_limits import JSONTooDeep, json_type, loads
-from codex_lite.redact import Redactor
 from codex_lite.retry import REQUEST, RequestPolicy
+from codex_lite.security.redact import Redactor
 
 READ_CHUNK = 64 * 1024
 STEP = 1 << 20  # most bytes inflated in one step

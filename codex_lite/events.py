@@ -322,7 +322,7 @@ class Bus:
                 self.listeners.remove(listener)
                 import sys
 
-                from codex_lite.visible import visible
+                from codex_lite.security.visible import visible
 
                 name = getattr(listener, "__qualname__", None) or type(listener).__name__
                 try:  # stderr may be the closed pipe or the terminal that went away

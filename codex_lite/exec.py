@@ -19,7 +19,7 @@ from codex_lite import events as ev
 from codex_lite.context import find_repo_root
 from codex_lite.render import change_letter, first_lines, paint, plan_mark, use_color
 from codex_lite.tools import children
-from codex_lite.visible import json_text, visible
+from codex_lite.security.visible import json_text, visible
 
 
 class JsonlPrinter:

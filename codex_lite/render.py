@@ -26,7 +26,7 @@ import sys
 from typing import IO
 
 from codex_lite import events as ev
-from codex_lite.visible import visible
+from codex_lite.security.visible import visible
 
 STYLES = {"dim": "2", "italic": "2;3", "bold": "1", "red": "31", "green": "32", "cyan": "36",
           "yellow": "33", "magenta": "35", "boldcyan": "1;36"}

@@ -29,7 +29,7 @@ def main(args: Any) -> int:
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=True))
     else:
-        from codex_lite.visible import visible
+        from codex_lite.security.visible import visible
 
         print(visible(render(data)))  # retry reasons come from servers' answers
     return 0

@@ -13,7 +13,7 @@ from support.git import make_git_repo
 
 from codex_lite import events as ev
 from codex_lite.approvals import Approvals, Choice, command_text, describe_key, remember_key, sensitive_paths
-from codex_lite.read_only import CHECKS, WHY, classify, find_program, hardened_env
+from codex_lite.security.read_only import CHECKS, WHY, classify, find_program, hardened_env
 from codex_lite.tools.shell import ShellSettings
 from codex_lite.tools.toolbox import ApprovalRequest, ToolBox
 

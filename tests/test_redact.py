@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from codex_lite import events as ev
 from codex_lite.config import Provider
-from codex_lite.redact import REDACTED, Redactor
+from codex_lite.security.redact import REDACTED, Redactor
 from codex_lite.tools.shell import BoundedOutput, ShellSettings, run_command
 
 KEY = "sk-live-0123456789abcdef"

@@ -161,7 +161,7 @@ def test_clipping_bytes_matches_lines_for_short_lines():
 def test_model_output_redacts_before_it_cuts():
     """A secret anywhere, across the kept head's end or the tail's start included, never reaches
     the model, not even in part."""
-    from codex_lite.redact import Redactor
+    from codex_lite.security.redact import Redactor
 
     key = "sk-live-0123456789abcdefghijkl"
     redactor = Redactor([key])

@@ -21,7 +21,7 @@ from codex_lite.approvals import Choice, command_text
 from codex_lite.render import Renderer, fold_blank_lines
 from codex_lite.repl.status import short_path
 from codex_lite.tools.toolbox import ApprovalRequest
-from codex_lite.visible import visible
+from codex_lite.security.visible import visible
 
 
 class ApprovalDialog:

@@ -26,8 +26,8 @@ def git_diff(cwd: str, env: dict[str, str] | None = None) -> str | None:
     Read through the shell runner's bounded buffer, so a huge diff cannot fill a router's memory.
     `env`: the session's environment for commands (None = ours). Raises DiffDeclined when git's
     config would make the diff run a program (a clean filter runs on every changed file)."""
-    from codex_lite.read_only import hardened_env
-    from codex_lite.read_only_git import config_runs_programs
+    from codex_lite.security.read_only import hardened_env
+    from codex_lite.security.read_only_git import config_runs_programs
     from codex_lite.tools.shell import ShellSettings, run_command
 
     settings = ShellSettings(timeout_ms=30_000, max_output_bytes=512 * 1024, nice=0, env=hardened_env(env))

@@ -30,7 +30,7 @@ from codex_lite.repl.dialogs import ApprovalDialog, pick_session
 from codex_lite.repl.status import Stats, short_path
 from codex_lite.repl.terminal import make_ui
 from codex_lite.tools import children
-from codex_lite.visible import visible
+from codex_lite.security.visible import visible
 
 
 class Repl:

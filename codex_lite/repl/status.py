@@ -18,7 +18,7 @@ from typing import Any
 from codex_lite import events as ev
 from codex_lite.history import Tokens
 from codex_lite.render import Renderer
-from codex_lite.visible import visible
+from codex_lite.security.visible import visible
 
 
 class Stats:

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 from codex_lite.render import Renderer
-from codex_lite.visible import visible
+from codex_lite.security.visible import visible
 
 PLAIN_NOTICE = ("prompt_toolkit is not installed: plain line input (no completion, no history). "
                 "Install prompt-toolkit for the full REPL.")

@@ -32,7 +32,7 @@ agent never sees an exception from here.
 The package, one concept a module (this file only wires them and holds the entry points):
 
     table.py       the effective [telemetry] table (defaults < config < env < flag), warn()
-    redaction.py   secret names and values, the shapes-only rule (reuses codex_lite.redact)
+    redaction.py   secret names and values, the shapes-only rule (reuses security/redact.py)
     ring.py        the byte-capped ring buffer
     totals.py      counters, the all-time summary arithmetic, retry episodes (RetryTracker)
     store.py       the folder: marker, lock, pruning; the byte cap is checked in Folder.room() only
@@ -40,15 +40,15 @@ The package, one concept a module (this file only wires them and holds the entry
     hooks.py       flush at exit, on SIGTERM/SIGHUP and on a crash
 
 Importing it loads the same standard modules as the single module did (json, re, collections;
-fcntl, signal and atexit on first use) and codex_lite.redact and codex_lite.retry, which `exec` has
-loaded already: `exec` starts it on every run.
+fcntl, signal and atexit on first use) and codex_lite.security.redact and codex_lite.retry, which
+`exec` has loaded already: `exec` starts it on every run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from codex_lite.redact import REDACTED
+from codex_lite.security.redact import REDACTED
 from codex_lite.telemetry import hooks
 from codex_lite.telemetry.listener import Telemetry
 from codex_lite.telemetry.redaction import secret_values, shape

@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from codex_lite.redact import Redactor
+from codex_lite.security.redact import Redactor
 from codex_lite.telemetry import hooks
 from codex_lite.telemetry.redaction import FIELD_CLIP, PRIVATE_FIELDS, scrub_line, shape
 from codex_lite.telemetry.ring import ENTRY_OVERHEAD, Ring

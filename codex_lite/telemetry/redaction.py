@@ -6,7 +6,7 @@
     shape(event, log_prompts) -> dict    the trace record of an event
     scrub_line(line, redactor) -> str    a serialized record with secret values and bearer tokens blanked
 
-Why apart: this is the privacy boundary of telemetry; it reuses codex_lite.redact (REDACTED,
+Why apart: this is the privacy boundary of telemetry; it reuses codex_lite.security.redact (REDACTED,
 MIN_CHARS, the Redactor's replacement of exact values) and adds only what logs need on top: secret
 *names*, bearer/`sk-` patterns and the shapes-only rule.
 """
@@ -17,7 +17,7 @@ import os
 import re
 from typing import Any
 
-from codex_lite.redact import MIN_CHARS, REDACTED, Redactor, provider_secrets
+from codex_lite.security.redact import MIN_CHARS, REDACTED, Redactor, provider_secrets
 
 FIELD_CLIP = 4096                # longest string kept in a trace record (log_prompts on)
 _SECRET_NAMES = ("authorization", "proxy_authorization", "cookie", "set_cookie", "password", "secret",

@@ -148,7 +148,7 @@ class ToolBox:
         notes = [n for n in (resolved.note, low_memory_note()) if n]
         env = None
         if hardened:  # ran without asking because it only reads: no config may start a program
-            from codex_lite.read_only import hardened_env
+            from codex_lite.security.read_only import hardened_env
 
             env = hardened_env(self.shell.env)
         self.emit(ev.CommandStarted(call_id=call_id, command=shown, cwd=workdir))

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.git import make_git_repo
 
-from codex_lite.read_only import CHECKS, classify, find_program, hardened_env
+from codex_lite.security.read_only import CHECKS, classify, find_program, hardened_env
 from codex_lite.shell_names import READ_SHELLS
 from codex_lite.tools import search_rails, shells
 

@@ -3,7 +3,7 @@
     spec = options(flags="la", values="n", long="all", long_values="sort")
     parse_options(words, spec) -> Parsed(options, operands) | None
 
-Used by read_only.py and read_only_git.py to check a "read-only" program's arguments: an option
+Used by read_only_programs.py and read_only_git.py to check a "read-only" program's arguments: an option
 that is not in the spec, or a value that could be taken for an option, makes the whole command
 unreadable (None), which the approval policy turns into a question.
 """

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from codex_lite.program_options import Options, Parsed, options, parse_options
+from codex_lite.security.program_options import Options, Parsed, options, parse_options
 from codex_lite.tools.sh_syntax import Word
 
 
