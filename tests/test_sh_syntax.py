@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from codex_lite.tools import sh_syntax
+from codex_lite.tools import sh_scanner
 from codex_lite.tools.sh_syntax import Unreadable, Word, parse, read, split
 
 
@@ -86,7 +86,7 @@ def test_agrees_with_real_shells(shell, script):
 
 
 def test_scanner_still_serves_the_search_rails():
-    sc = sh_syntax.Scanner("grep -rn \"$pat\" . | head; find . -name x")
+    sc = sh_scanner.Scanner("grep -rn \"$pat\" . | head; find . -name x")
     sc.scan(0, False)
     assert [[w.value for w in cmd] for cmd in sc.commands] == [
         ["grep", "-rn", None, "."], ["head"], ["find", ".", "-name", "x"]]

@@ -19,9 +19,11 @@ context. `rewrite` adds exclusions for HEAVY_DIRS in a form the installed tool a
   git checkout and `rg -uu`. A recursive grep is never turned into rg: BRE vs Rust regex, binary
   file messages and ignore files would change the output.
 
-Inside `bash -lc`/`sh -c` scripts every simple command is found with sh_syntax.Scanner (quotes,
+Inside `bash -lc`/`sh -c` scripts every simple command is found with sh_scanner.Scanner (quotes,
 escapes, heredoc bodies, `$( )` recursed into, pipelines, `&&` chains, nested `sh -c '...'`) and only
-insertions are made, so the model's own quoting and globs are kept byte for byte.
+insertions are made, so the model's own quoting and globs are kept byte for byte (search_scripts.py).
+find's plan is in search_find.py. Both are imported lazily: this file must run alone as the helper,
+so it imports nothing of codex_lite at its top.
 
 Capabilities are probed once per process per binary and cached. Anything not fully understood
 (unknown options, expansions other than a quoted grep pattern, unbalanced quotes, case statements,
@@ -270,83 +272,6 @@ def _grep_long(g: GrepArgs, name: str, val: str) -> bool:
     return False
 
 
-# ----------------------------------------------------------------------------- find parsing
-
-_FIND_GLOBAL_ARG = {"-maxdepth", "-mindepth"}
-_FIND_GLOBAL = {"-xdev", "-mount", "-noleaf", "-ignore_readdir_race", "-noignore_readdir_race"}
-_FIND_ACTIONS = {"-print", "-print0", "-printf", "-fprint", "-fprint0", "-fprintf", "-ls", "-fls",
-                 "-exec", "-execdir", "-ok", "-okdir", "-delete", "-quit"}
-_FIND_NO_PRUNE = {"-depth", "-d", "-delete"}
-
-
-def _find_plan(argv: list[str], caps: tuple[bool, bool] | None) -> list[tuple[int, list[str]]] | None:
-    """Insertions that make `find` prune heavy folders, or None to leave it alone."""
-    if not caps or not caps[0]:
-        return None
-    i, n = 1, len(argv)
-    while i < n and argv[i] in ("-H", "-L", "-P"):
-        i += 1
-    if i < n and (argv[i] == "-D" or argv[i].startswith("-O")):
-        return None
-    while i < n and not (argv[i].startswith("-") or argv[i] in ("(", "!", ")")):
-        i += 1  # start paths
-    paths_end = i
-    while i < n and (argv[i] in _FIND_GLOBAL or argv[i] in _FIND_GLOBAL_ARG):
-        i += 2 if argv[i] in _FIND_GLOBAL_ARG else 1
-    if i > n:
-        return None
-    expr = argv[i:]
-    if any(_mentions_heavy(a) for a in argv[1:i]) or _targets_heavy(expr) or \
-            any(a in _FIND_NO_PRUNE for a in expr):
-        return None
-    if any(a in ("--help", "-help", "--version", "-version") for a in argv[1:paths_end + 1]):
-        return None
-    needs_group = any(a in ("-o", "-or", ",") for a in expr)
-    if needs_group and not caps[1]:
-        return None
-    if caps[1]:
-        prune = ["("]
-        for name in HEAVY_DIRS:
-            prune += ["-name", name, "-o"]
-        prune[-1:] = [")", "-prune", "-o"]
-    else:
-        prune = []
-        for name in HEAVY_DIRS:
-            prune += ["-name", name, "-prune", "-o"]
-    plan = []
-    if needs_group:
-        plan.append((i, prune + ["("]))
-        tail = [")"]
-    else:
-        plan.append((i, prune))
-        tail = []
-    if not any(a in _FIND_ACTIONS for a in expr):
-        tail.append("-print")
-    if tail:
-        plan.append((n, tail))
-    return plan
-
-
-_FIND_NAME_TESTS = {"-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex"}
-
-
-def _targets_heavy(expr: list[str]) -> bool:
-    """Does a find expression ask for a heavy folder (not merely exclude it)?
-
-    `-name node_modules` asks for it: pruning would hide the answer. `! -path '*/.git/*'`,
-    `-not -name .cache` and `-path ./node_modules -prune` exclude it: pruning agrees with them.
-    """
-    for j, tok in enumerate(expr):
-        if not _mentions_heavy(tok):
-            continue
-        test = expr[j - 1] if j else ""
-        negated = j >= 2 and expr[j - 2] in ("!", "-not")
-        pruned = j + 1 < len(expr) and expr[j + 1] == "-prune"
-        if test not in _FIND_NAME_TESTS or not (negated or pruned):
-            return True
-    return False
-
-
 # ----------------------------------------------------------------------------- per-command plans
 
 
@@ -418,7 +343,9 @@ def _plan(argv: list[str], path: str | None, depth: int) -> list[tuple[int, list
     if prog in _GREPS:
         return _grep_plan(argv, path)
     if prog == "find":
-        return _find_plan(argv, find_caps(argv[0], path))
+        from .search_find import find_plan  # lazy: this file also runs as a standalone helper script
+
+        return find_plan(argv, find_caps(argv[0], path))
     if prog == "rg":
         return _rg_plan(argv, path)
     return None
@@ -455,109 +382,12 @@ def _rewrite(argv: list[str], path: str | None, depth: int) -> list[str]:
 
     idx = shells.script_index(argv)
     if idx is not None:
+        from .search_scripts import rewrite_script
+
         new = rewrite_script(argv[idx], path, depth + 1)
         return argv if new == argv[idx] else argv[:idx] + [new] + argv[idx + 1:]
     plan = _plan(argv, path, depth)
     return _apply(argv, plan) if plan else argv
-
-
-# ----------------------------------------------------------------------------- shell scripts
-
-
-def _quote(word: str) -> str:
-    import shlex
-
-    return shlex.quote(word)
-
-
-def rewrite_script(script: str, path: str | None = None, depth: int = 0) -> str:
-    """Rewrite every search command in a shell script; the script unchanged when in doubt."""
-    if depth > 3 or not any(w in script for w in ("grep", "find", "rg")):
-        return script
-    from .sh_syntax import RESERVED, Bail, Scanner  # lazy: this file also runs as a helper script
-
-    sc = Scanner(script)
-    try:
-        sc.scan(0, False)
-    except (Bail, RecursionError):
-        return script
-    edits: list[tuple[int, int, str]] = []
-    for words in sc.commands:
-        k = 0
-        while k < len(words) and words[k].value is not None and (
-                words[k].value in RESERVED or _is_assignment(script[words[k].start:words[k].end])):
-            if words[k].value == "case":
-                return script
-            k += 1
-        words = words[k:]
-        if not words:
-            continue
-        argv = _known_argv(script, words)
-        if argv is None:
-            continue
-        if argv[0] in ("case", "for", "select", "function"):
-            if argv[0] == "case":
-                return script
-            continue
-        edits += _command_edits(script, words, argv, path, depth)
-    out = script
-    for _, (start, end, text) in sorted(enumerate(edits), key=lambda e: (e[1][0], e[0]), reverse=True):
-        out = out[:start] + text + out[end:]
-    return out
-
-
-_UNKNOWN = "\x00"  # stands for the run-time value of a quoted "$pattern"
-
-
-def _known_argv(script: str, words: list) -> list[str] | None:
-    """The command's words, or None when an expansion could change what the command does.
-
-    One exception, common in scripts: grep's pattern may be a double-quoted expansion
-    (`grep -rn "$pat" .`); it is one word whatever its value, and no rail touches it.
-    """
-    argv = [w.value for w in words]
-    opaque = [i for i, v in enumerate(argv) if v is None]
-    if not opaque:
-        return argv  # type: ignore[return-value]
-    if len(opaque) > 1 or opaque[0] == 0 or os.path.basename(argv[0] or "") not in _GREPS:
-        return None
-    i = opaque[0]
-    raw = script[words[i].start:words[i].end]
-    if len(raw) < 2 or raw[0] != '"' or raw[-1] != '"':
-        return None
-    argv[i] = _UNKNOWN
-    g = parse_grep(argv[1:])  # type: ignore[arg-type]
-    after_e = argv[i - 1] in ("-e", "--regexp")
-    if g is None or _UNKNOWN in g.operands or not (g.pattern == _UNKNOWN or after_e):
-        return None
-    return argv  # type: ignore[return-value]
-
-
-def _is_assignment(raw: str) -> bool:
-    name, eq, _ = raw.partition("=")
-    return bool(eq) and name.replace("_", "a").isalnum() and not name[0].isdigit()
-
-
-def _command_edits(script: str, words: list, argv: list[str], path: str | None,
-                   depth: int) -> list[tuple[int, int, str]]:
-    """Source edits for one simple command: insertions, or a re-quoted nested -c script."""
-    from . import shells
-
-    idx = shells.script_index(argv)
-    if idx is not None:
-        new = rewrite_script(argv[idx], path, depth + 1)
-        return [] if new == argv[idx] else [(words[idx].start, words[idx].end, _quote(new))]
-    plan = _plan(argv, path, depth)
-    if not plan:
-        return []
-    edits = []
-    for index, ins in plan:
-        text = " ".join(_quote(x) for x in ins)
-        if index < len(words):
-            edits.append((words[index].start, words[index].start, text + " "))
-        else:
-            edits.append((words[-1].end, words[-1].end, " " + text))
-    return edits
 
 
 # ----------------------------------------------------------------------------- the grep helper

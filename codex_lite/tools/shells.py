@@ -400,7 +400,7 @@ def _store_features(identity: str, found: set) -> None:
 
 def bashisms(script: str) -> set:
     """Bash features a script uses as commands, parameter expansions or brace expansion."""
-    from .sh_syntax import RESERVED, Bail, Scanner
+    from .sh_scanner import RESERVED, Bail, Scanner
 
     sc = Scanner(script)
     try:
