@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Throughput of harmony envelope recovery (codex_lite/envelope.py), in MB/s.
+"""Throughput of harmony envelope recovery (codex_lite/envelope/), in MB/s.
 
     python bench/envelope_bench.py [--mb 10] [--seed 1] [--repeat 3]
 

@@ -4,7 +4,7 @@ Policies keep Codex's names. Codex pairs them with an OS sandbox; codex-lite has
 (only its patch engine confines writes to the workspace), so each policy is mapped onto what we can
 actually enforce:
 
-- `untrusted`: ask for everything except read-only commands (read_only.py: a strict reading of the
+- `untrusted`: ask for everything except read-only commands (security/read_only.py: a strict reading of the
   shell syntax, an allow-list of programs with their options, found on PATH outside the workspace),
   patches included.
 - `on-request` (default): in Codex the model runs freely inside the sandbox and asks to leave it.

@@ -5,7 +5,7 @@ writes text with ANSI styles, so it works on a plain TTY and in tests). Lines ar
 terminal's width at the moment they are drawn (a phone turned sideways), command output is cut to a
 short head and tail, and styles are dropped for NO_COLOR or when the output is not a terminal.
 Envelope debris never gets here: the agent's events carry clean text only. Control characters in
-any text (a command, a patch, model text, tool output) are made visible (visible.py) before the
+any text (a command, a patch, model text, tool output) are made visible (security/visible.py) before the
 text is wrapped, cut or styled, so what is drawn is what the text really says.
 
 The small helpers are shared with `exec`'s human output (exec.HumanPrinter), so both front ends

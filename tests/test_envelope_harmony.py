@@ -70,7 +70,7 @@ def strip_tokens(text: str) -> str:
     return text
 
 
-# What a stripped message may start with besides a letter and still be read as one (envelope.py).
+# What a stripped message may start with besides a letter and still be read as one (envelope/tokens.py).
 GLUED_OPENERS = "<\"'*`#([{\u201c\u2018"
 
 

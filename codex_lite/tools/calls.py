@@ -1,4 +1,9 @@
-"""Calls to tools we do not have, and how to tell the model to call the ones we do.
+"""Tool names: ours and what models call them, calls to tools we do not have, and how to tell the
+model to call the ones we do.
+
+    clean_name(name) -> str   canonical name: `functions.`/`container.` prefixes, token residue,
+                              glued content types (`shelljson`) and channel words removed, ALIASES
+                              (`exec`, `bash`, `container.exec`, `exec_command`, ...) mapped to ours
 
 Models trained on other agents call *their* tools: Claude Code's `Write` and `Read`, Cursor's
 `run_terminal_cmd`, OpenHands' `execute_bash`, Continue's `edit_file`. When the meaning of such a
@@ -9,7 +14,7 @@ call is unambiguous it is rewritten as a call to one of ours:
                            -> None                not a name we know: left to the caller
 
 - shell-like tools (`execute_bash`, `run_terminal_cmd`, `terminal_run`, ...) keep their arguments;
-  the envelope's shell normalisation reads `command`/`cmd` as usual;
+  call normalisation (normalize.py) reads `command`/`cmd` as usual;
 - file readers (`read_file`, `Read`, `view_file`, `fetch_file_content`, ...) become `cat PATH`, or
   `sed -n 'A,Bp' PATH` when a line range is given;
 - file writers (`Write`, `write_file`, `create_file`) become an apply_patch `*** Add File:` (which

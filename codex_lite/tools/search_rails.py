@@ -306,7 +306,7 @@ def _grep_plan(argv: list[str], path: str | None) -> list[tuple[int, list[str]]]
 
 def recursion_made_safe(argv: list[str], path: str | None = None) -> bool:
     """Will `rewrite` run this recursive grep so that it opens no device or named pipe it meets
-    (read_only.py relies on it)? GNU grep -r skips them by itself; -R gets --devices=skip; any
+    (security/read_only.py relies on it)? GNU grep -r skips them by itself; -R gets --devices=skip; any
     other grep must go through the helper. An explicit -D/--devices=read undoes it: not safe."""
     g = parse_grep(argv[1:])
     if g is None:
