@@ -29,8 +29,7 @@ from codex_lite.tools.arguments import (
 )
 from codex_lite.tools.calls import APPLY_PATCH, SHELL, UPDATE_PLAN, clean_name
 from codex_lite.tools.normalize import SHELL_ARGUMENT_KEYS
-
-_PATCH_START = "*** Begin Patch"
+from codex_lite.tools.patch_parse import BEGIN as _PATCH_START
 
 _NAME_KEYS = ("name", "tool", "tool_name")
 _ARGS_KEYS = ("arguments", "parameters", "args", "input")

@@ -32,6 +32,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from codex_lite.tools.patch_parse import BEGIN as _PATCH_START
+
 SHELL, APPLY_PATCH, UPDATE_PLAN = "shell", "apply_patch", "update_plan"
 TOOL_NAMES = (SHELL, APPLY_PATCH, UPDATE_PLAN)
 
@@ -58,7 +60,6 @@ PLAN_NAMES = frozenset(("todowrite", "todo_write", "update_todos", "write_todos"
 
 _PATH_KEYS = ("path", "file_path", "filePath", "filepath", "file", "filename", "target_file", "absolute_path")
 _TEXT_KEYS = ("content", "contents", "text", "file_text", "data")
-_PATCH_START = "*** Begin Patch"
 
 NAME_LIMIT = 200  # longest tool name read; keeps every header operation of the envelope bounded
 # The names models give our tools (compared lower-case, after any of _PREFIXES).

@@ -35,9 +35,9 @@ from codex_lite.records import dataclass
 from codex_lite.tools import calls, patch_invocation
 from codex_lite.tools.arguments import ArgumentsError, loads, parse_arguments, strip_fences
 from codex_lite.tools.calls import APPLY_PATCH, SHELL, UPDATE_PLAN, clean_name
+from codex_lite.tools.patch_parse import BEGIN as _PATCH_START
 
 UNNAMED = "unnamed_tool"  # the name of an error call whose tool name was lost
-_PATCH_START = "*** Begin Patch"
 
 
 @dataclass
