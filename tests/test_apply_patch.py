@@ -27,6 +27,7 @@ from codex_lite.tools.apply_patch import (
     patch_from_arguments,
     patch_from_argv,
 )
+from codex_lite.tools.patch_invocation import patch_only
 from codex_lite.tools.patch_parse import PatchSyntaxError
 
 PATCH = "*** Begin Patch\n*** Update File: a.txt\n@@\n one\n-two\n+TWO\n*** End Patch\n"
@@ -435,6 +436,16 @@ def test_patch_from_argv_recognises(argv, expected):
 def test_patch_from_argv_rejects(argv):
     assert patch_from_argv(argv) is None
 
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["apply_patch", BODY], BODY), (["applypatch", "  " + BODY], "  " + BODY), ([BODY], BODY),
+    (["apply_patch", "not a patch"], None), ([BODY, "x"], None), (["ls"], None),
+    (["bash", "-lc", f"apply_patch <<'EOF'\n{BODY}\nEOF"], None),  # the shell tool intercepts it
+])
+def test_patch_only_is_an_argv_that_is_nothing_but_a_patch(argv, expected):
+    """What call normalisation turns into an apply_patch call when no workdir is given."""
+    assert patch_only(argv) == expected
 
 def test_recognised_patches_apply(root: Path):
     argv = ["bash", "-lc", f"cd sub && apply_patch <<'EOF'\n{BODY}\nEOF\n"]
