@@ -2,6 +2,7 @@
 
     _pieces(s) -> iterable of (kind, value)   kind is "text", a token name, or an "origin"/"strict" mark
     _token_hits(s, pos, with_bare)            (start, end, kind) of every token, for scrub
+    _recipient_marker_end(s, k)               end of the `to=NAME` marker at k, 0 if it is not one
     SPECIAL_TOKENS, MAX_LEAKED_CALLS
 
 The lexer recognises well-formed tokens (a fast path: one C-speed regex split), tokens missing a
@@ -10,7 +11,7 @@ the start of a field) and stripped headers anywhere (`analysis to=NAME {...}`). 
 bounded: candidates are found by `str.find` and one regex that starts with a literal and has no
 nested quantifiers, every header read is bounded, every backward look is bounded, and the JSON
 strings of a body are scanned forward once. Names with a leading underscore are shared only inside
-the envelope package (messages.py, recovery.py, leaks.py read them).
+the envelope package (messages.py, recovery.py, leaks.py and bare_json.py read them).
 """
 
 from __future__ import annotations
