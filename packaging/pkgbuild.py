@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import apkv3
+from slim import slim
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR_TXT = ROOT / "packaging" / "vendor.txt"
@@ -179,13 +180,13 @@ def unpack_wheel(wheel: Path, vendor: Path) -> None:
 
 
 def edit_vendored(name: str, data: bytes) -> bytes:
-    """Apply LAZY_IMPORTS to one file of a wheel."""
+    """Apply LAZY_IMPORTS to one file of a wheel, then drop its comments and docstrings (slim.py)."""
     for old, new in LAZY_IMPORTS.get(name, []):
         text = data.decode()
         if text.count(old) != 1:
             raise RuntimeError(f"{name}: expected {old!r} once; update LAZY_IMPORTS for this wheel")
         data = text.replace(old, new).encode()
-    return data
+    return slim(data.decode()).encode() if name.endswith(".py") else data
 
 
 # --------------------------------------------------------------------------- the private tree

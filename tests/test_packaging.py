@@ -9,12 +9,16 @@ The .deb is read by dpkg-deb and installed by a real `dpkg --root`.
 
 from __future__ import annotations
 
+import ast
 import gzip
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "packaging"))
 
 import pkgbuild
+import slim
 
 MAX_PACKAGE_BYTES = 600 * 1024
 TERMUX_PREFIX = "/data/data/com.termux/files/usr"
@@ -338,6 +343,37 @@ def test_vendored_edits_apply_exactly_once():
     with pytest.raises(RuntimeError, match="LAZY_IMPORTS"):
         pkgbuild.edit_vendored(name, b"# a new release of the file\n")
     assert pkgbuild.edit_vendored("other/module.py", b"x = 1\n") == b"x = 1\n"
+
+
+def _without_docstrings(tree: ast.AST) -> str:
+    """The AST as a string, with every docstring replaced by "" (what slim leaves)."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            body[0].value.value = ""
+    return ast.dump(tree)
+
+
+def test_slim_vendored_code_is_the_same_program_on_the_same_lines():
+    """Every vendored module loses its comments and docstrings and nothing else: the same AST
+    (docstrings emptied) on the same line numbers, so device tracebacks still match upstream."""
+    slimmed = 0
+    for wheel in pkgbuild.fetch_wheels(pkgbuild.read_pins()):
+        with zipfile.ZipFile(wheel) as zf:
+            for name in (n for n in zf.namelist() if n.endswith(".py")):
+                text = zf.read(name).decode()
+                out = slim.slim(text)
+                assert out.count("\n") == text.count("\n"), name
+                before, after = ast.parse(text), ast.parse(out)
+                assert [getattr(n, "lineno", 0) for n in ast.walk(before)] == \
+                       [getattr(n, "lineno", 0) for n in ast.walk(after)], name
+                assert _without_docstrings(before) == _without_docstrings(after), name
+                tokens = tokenize.generate_tokens(io.StringIO(out).readline)
+                assert not [t for t in tokens if t.type == tokenize.COMMENT and t.start[0] > 2], name
+                slimmed += len(out) < len(text)
+    assert slimmed > 100
+    assert slim.slim("def f(:\n  # broken\n") == "def f(:\n  # broken\n"
 
 
 def test_termux_recipe_version_matches_setup_cfg():
