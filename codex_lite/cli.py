@@ -32,6 +32,44 @@ def _common(parser, sub: bool = False) -> None:
                         help="write telemetry for this run (overrides config and CODEX_LITE_TELEMETRY)")
     parser.add_argument("--no-telemetry", dest="telemetry", action="store_false",
                         default=argparse.SUPPRESS if sub else None, help="no telemetry for this run")
+    _policy_options(parser, keep)
+
+
+YOLO = "--dangerously-bypass-approvals-and-sandbox"
+POLICY_DESTS = ("approval_policy", "sandbox_mode", "full_auto", "yolo")
+
+
+def _policy_options(parser, keep: dict) -> None:
+    """Codex's approval and sandbox flags (their meaning: policy_flags.py)."""
+    from codex_lite.policies import APPROVAL_POLICIES, SANDBOX_MODES
+
+    default = keep or {"default": None}
+    parser.add_argument("-a", "--ask-for-approval", dest="approval_policy", choices=APPROVAL_POLICIES,
+                        metavar="POLICY", **default,
+                        help="when to ask before running a command or applying a patch: "
+                             + ", ".join(APPROVAL_POLICIES) + " (exec: what it would ask about is declined)")
+    parser.add_argument("-s", "--sandbox", dest="sandbox_mode", choices=SANDBOX_MODES, metavar="MODE",
+                        **default, help="where patches may write: " + ", ".join(SANDBOX_MODES))
+    parser.add_argument("--full-auto", action="store_true", **(keep or {"default": False}),
+                        help="low-friction automatic work: -a on-request -s workspace-write")
+    parser.add_argument(YOLO, "--yolo", dest="yolo", action="store_true", **(keep or {"default": False}),
+                        help="never ask and write anywhere (-a never -s danger-full-access); "
+                             "EXTREMELY DANGEROUS, for throw-away devices and containers")
+
+
+def policy_flags_given(args) -> bool:
+    return any(getattr(args, name, None) for name in POLICY_DESTS)
+
+
+def _policy_conflict(args) -> str | None:
+    """Why the approval and sandbox flags contradict each other (None when they do not)."""
+    policy, sandbox = getattr(args, "approval_policy", None), getattr(args, "sandbox_mode", None)
+    full_auto = getattr(args, "full_auto", False)
+    if getattr(args, "yolo", False) and (full_auto or policy or sandbox):
+        return f"{YOLO} (--yolo) cannot be combined with --full-auto, -a or -s"
+    if full_auto and (policy or sandbox):
+        return "--full-auto cannot be combined with -a or -s (it means -a on-request -s workspace-write)"
+    return None
 
 
 def build_parser(command: str | None = None):
@@ -51,7 +89,7 @@ def build_parser(command: str | None = None):
     parser.set_defaults(prompt=None)  # the REPL's first prompt (main() fills it in)
     _common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
-                                help="exec, resume or stats; anything else is a first prompt for the REPL")
+                                help=", ".join(COMMANDS) + "; anything else is a first prompt for the REPL")
     for name, help_, description, add_options in _COMMANDS:
         command_parser = sub.add_parser(name, help=help_, description=description, formatter_class=formatter)
         if command in (None, name):
@@ -95,7 +133,13 @@ def _exec_options(ex) -> None:
     ex.add_argument("-o", "--output-last-message", metavar="FILE",
                     help="also write the final message to FILE")
     ex.add_argument("--skip-git-repo-check", action="store_true",
-                    help="allow running outside a git repository")
+                    help="allow running outside a git repository (or set [exec] require_git = false)")
+    ex.add_argument("--color", choices=("always", "never", "auto"), default="auto",
+                    help="colour the progress on stderr: always, never or auto (a terminal without "
+                         "NO_COLOR)")
+    ex.add_argument("--output-schema", metavar="FILE",
+                    help="a JSON Schema the final answer must follow (sent as response_format; an "
+                         "answer that does not match fails with exit 1)")
     ex.add_argument("prompt", nargs="?", help="the task; `-` (or a pipe) reads it from stdin")
     _resume_args(ex)
 
@@ -110,6 +154,16 @@ def _stats_options(st) -> None:
     st.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
 
 
+def _undo_options(un) -> None:
+    un.add_argument("--session", metavar="ID", help="undo in this session (default: the newest one "
+                                                     "with patches in this folder)")
+    un.add_argument("-y", "--yes", action="store_true", help="restore without asking")
+
+
+def _completion_options(co) -> None:
+    co.add_argument("shell", choices=("bash", "zsh", "fish"), help="bash, zsh or fish")
+
+
 _COMMANDS = (
     ("exec", "run one task non-interactively and print the answer",
      "Run one task without asking questions. The final answer goes to stdout, progress to stderr. "
@@ -120,6 +174,15 @@ _COMMANDS = (
      _resume_options),
     ("stats", "show token usage and retry statistics from telemetry",
      "Usage and retry statistics recorded by telemetry.", _stats_options),
+    ("undo", "restore the files that the last turn's patches changed",
+     "Restore the files that the patches of a session's last turn changed, after showing the "
+     "difference (each run steps one turn further back). Changes made by shell commands are not "
+     "covered. Snapshots live in $CODEX_HOME/undo, bounded by [undo] max_bytes.", _undo_options),
+    ("completion", "print a shell completion script (bash, zsh or fish)",
+     "Print a completion script for bash, zsh or fish, e.g. `codex-lite completion bash > "
+     "$PREFIX/share/bash-completion/completions/codex-lite` on Termux, or "
+     "`eval \"$(codex-lite completion bash)\"` in ~/.bashrc. OpenWrt's ash has no programmable "
+     "completion.", _completion_options),
 )
 
 
@@ -131,8 +194,9 @@ def _resume_args(parser) -> None:
     parser.add_argument("--resume-last", action="store_true", help=argparse.SUPPRESS)
 
 
-COMMANDS = ("exec", "resume", "stats")
-OPTIONS_WITH_VALUE = ("-m", "--model", "-c", "--config", "-p", "--profile", "-C", "--cd")
+COMMANDS = tuple(name for name, *_ in _COMMANDS)
+OPTIONS_WITH_VALUE = ("-m", "--model", "-c", "--config", "-p", "--profile", "-C", "--cd",
+                      "-a", "--ask-for-approval", "-s", "--sandbox")
 
 
 def _command_of(argv: list[str]) -> str | None:
@@ -186,13 +250,23 @@ def _rewrite_exec_resume(argv: list[str]) -> list[str]:
     return argv[:i + 1] + ["--resume-last"] + rest
 
 
+def _parse(argv: list[str]):
+    """The parsed arguments; the parser itself is not kept (it holds ~30 KB for the whole run)."""
+    parser = build_parser(_command_of(argv))
+    args = parser.parse_args(argv)
+    conflict = _policy_conflict(args)
+    if conflict:
+        parser.error(conflict)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--version"]:  # fast path: no argparse, no config, no network
         print(f"codex-lite {__version__}")
         return EXIT_OK
     argv, repl_prompt = _split_repl_prompt(_rewrite_exec_resume(list(argv)))
-    args = build_parser(_command_of(argv)).parse_args(argv)
+    args = _parse(argv)
     if args.command is None:
         args.prompt = repl_prompt
     from codex_lite import errors
@@ -207,6 +281,15 @@ def main(argv: list[str] | None = None) -> int:
             from codex_lite import stats
 
             return stats.main(args)
+        if args.command == "undo":
+            from codex_lite import undo
+
+            return undo.main(args)
+        if args.command == "completion":
+            from codex_lite import completion
+
+            print(completion.script(args.shell, build_parser()), end="")
+            return EXIT_OK
         from codex_lite import repl  # the only place prompt_toolkit may be imported from
 
         return repl.main(args)

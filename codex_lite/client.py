@@ -58,6 +58,7 @@ class Client:
         self.clock = clock
         self.redactor = Redactor.for_provider(provider)
         self.http = urllib3.PoolManager(retries=False)
+        self.response_format: dict[str, Any] | None = None  # exec --output-schema
 
     def retry_notices(self, emit: Callable[[ev.Event], None]) -> Callable[[int, float, str], None]:
         """An `on_retry` that tells `emit` of each retry as a Retry event (scope "request")."""
@@ -82,6 +83,8 @@ class Client:
             body["tool_choice"] = "auto"
         if reasoning_effort and reasoning_effort != "none":
             body["reasoning_effort"] = reasoning_effort
+        if self.response_format:
+            body["response_format"] = self.response_format
         url = self.provider.base_url + "/chat/completions"
         return _check_completion(url, self._request("POST", url, body, on_retry))
 

@@ -24,6 +24,7 @@ DEFAULT_PROVIDER = "litellm"
 DEFAULT_BASE_URL = "http://127.0.0.1:4000"
 DEFAULT_TOTAL_TIMEOUT_SECONDS = 300.0  # a silent or throttling server fails within 5 minutes
 DEFAULT_MAX_RESPONSE_BYTES = 16 << 20
+DEFAULT_UNDO_MAX_BYTES = 4 << 20  # snapshots for undo, all sessions together (flash, not disks)
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")
 
 
@@ -114,6 +115,10 @@ SCHEMA: dict[str, Any] = {
               "memory_limit_mb": Range(int, 0), "nice": Range(int, 0, 19)},
     "shell_environment_policy": {"inherit": Enum(("all", "core", "none")), "ignore_default_excludes": bool,
                                  "exclude": StrList, "include_only": StrList, "set": StrTable},
+    "notify": StrList,
+    "history": {"persistence": Enum(("save-all", "none")), "max_bytes": Range(int, 0)},
+    "undo": {"max_bytes": Range(int, 0)},
+    "exec": {"require_git": bool},
     "telemetry": {"enabled": bool, "dir": str, "max_total_bytes": Range(int, 0),
                   "ring_buffer_bytes": Range(int, 0),
                   "debug_trace": bool, "session_usage": bool, "log_prompts": bool},
@@ -167,6 +172,10 @@ class Config:
     shell: dict[str, Any] = field(default_factory=dict)
     shell_environment_policy: dict[str, Any] = field(default_factory=dict)
     telemetry: dict[str, Any] = field(default_factory=dict)
+    notify: list[str] = field(default_factory=list)     # run with Codex's JSON when a turn completes
+    history: dict[str, Any] = field(default_factory=dict)  # [history]: prompt_history.py
+    undo_max_bytes: int = DEFAULT_UNDO_MAX_BYTES
+    exec_require_git: bool = True
     profile: str | None = None
     file_exists: bool = False
 
@@ -342,6 +351,10 @@ def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env:
         shell=data.get("shell", {}),
         shell_environment_policy=data.get("shell_environment_policy", {}),
         telemetry=data.get("telemetry", {}),
+        notify=data.get("notify", []),
+        history=data.get("history", {}),
+        undo_max_bytes=data.get("undo", {}).get("max_bytes", DEFAULT_UNDO_MAX_BYTES),
+        exec_require_git=data.get("exec", {}).get("require_git", True),
     )
 
 

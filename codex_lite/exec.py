@@ -111,9 +111,9 @@ class HumanPrinter:
     """Progress on stderr (dim when it is a terminal), the final answer alone on stdout. A log, not
     a screen: no wrapping and no Unicode marks, but the REPL's words (render's helpers)."""
 
-    def __init__(self, err: IO[str]):
+    def __init__(self, err: IO[str], color: str = "auto"):
         self.err = err
-        self.color = use_color(err)
+        self.color = color == "always" or (color == "auto" and use_color(err))
 
     def say(self, text: str, style: str = "") -> None:
         self.err.write(paint(text, style, self.color) + "\n")
@@ -169,6 +169,7 @@ def run(args: Any) -> int:
 
 def _run(args: Any) -> int:
     from codex_lite import config as cfg_mod
+    from codex_lite.cli import policy_flags_given
     from codex_lite.client import ModelError
     from codex_lite.errors import UserError
     from codex_lite.session import new_session_id
@@ -182,19 +183,25 @@ def _run(args: Any) -> int:
     if not os.path.isdir(cwd):
         print(f"codex-lite exec: no such directory: {visible(cwd)}", file=sys.stderr)
         return 1
-    if not args.skip_git_repo_check and find_repo_root(cwd) is None:
-        print(f"codex-lite exec: {visible(cwd)} is not inside a git repository; run it in one, or pass "
-              "--skip-git-repo-check to run here anyway", file=sys.stderr)
-        return 1
-    printer = JsonlPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr)
+    printer = JsonlPrinter(sys.stdout) if args.json else HumanPrinter(sys.stderr, args.color)
     bus = ev.Bus(printer)
     session_id = new_session_id()
     try:
         config = cfg_mod.load(args.config_overrides, args.profile, args.model)
+        approver = _policy(config, args) if policy_flags_given(args) else None
+        schema = _schema(args.output_schema)
+    except UserError as exc:  # config.toml, -c, the --output-schema file
+        return _failed_before_session(args, printer, bus, session_id, exc)
+    if not args.skip_git_repo_check and config.exec_require_git and find_repo_root(cwd) is None:
+        print("codex-lite exec: " + _no_repository(cwd), file=sys.stderr)
+        return 1
+    try:
         children.install_exit_handlers()  # before telemetry's hooks, which chain to it
-        session, note = _open(config, args, cwd, bus, session_id)
+        session, note = _open(config, args, cwd, bus, session_id, approver)
     except (UserError, ModelError, OSError) as exc:
         return _failed_before_session(args, printer, bus, session_id, exc)
+    if schema is not None:
+        session.client.response_format = schema.response_format
     if args.json:
         printer.write({"type": "thread.started", "thread_id": session.id})
     elif note:
@@ -205,15 +212,75 @@ def _run(args: Any) -> int:
         return 130
     finally:
         session.close()
+        _undo_hint(session, args)
     answer = session.client.redactor.text(result.text)
+    ok = result.ok
+    if ok and schema is not None:
+        problem = schema.problem(answer)
+        if problem:
+            print(f"codex-lite exec: {visible(problem)}", file=sys.stderr)
+            ok = False
     if args.output_last_message:
-        _write_last_message(args.output_last_message, answer if result.ok else "")
-    if result.ok and not args.json:
+        _write_last_message(args.output_last_message, answer if ok else "")
+    if ok and not args.json:
         try:
             print(visible(answer), flush=True)
         except BrokenPipeError:  # `| head -1` read what it wanted and left: not an error
             pass
-    return 0 if result.ok else 1
+    return 0 if ok else 1
+
+
+def _policy(config: Any, args: Any) -> Any:
+    """Apply -a/-s/--full-auto/--yolo; the approver that declines for `-a POLICY`, or None."""
+    from codex_lite import policy_flags
+
+    decline = policy_flags.apply(config, args, exec_mode=True)
+    return policy_flags.declining_approver(decline) if decline else None
+
+
+def _schema(path: str | None) -> Any:
+    """The --output-schema, loaded (output_schema is imported only when one is given); a file that
+    cannot be used is a UserError, before any request."""
+    if not path:
+        return None
+    from codex_lite import output_schema
+
+    return output_schema.OutputSchema(output_schema.load(path))
+
+
+def _no_repository(cwd: str) -> str:
+    """Why exec will not start here, and how to proceed: a device without git is told so."""
+    how = ("pass --skip-git-repo-check, or set `[exec] require_git = false` in config.toml "
+           "(patches can still be undone: `codex-lite undo`)")
+    if not _on_path("git"):
+        return f"git is not installed on this device (and {visible(cwd)} holds no repository); {how}"
+    return f"{visible(cwd)} is not inside a git repository; run it in one, or {how}"
+
+
+def _on_path(program: str) -> bool:
+    """Whether PATH finds `program` (shutil.which would import shutil, bz2 and lzma)."""
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(folder or ".", program)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return True
+    return False
+
+
+def _undo_hint(session: Any, args: Any) -> None:
+    """After patches, one line on stderr saying how to take them back."""
+    snapshots = session.snapshots
+    if snapshots is None or not (snapshots.recorded or snapshots.problem or snapshots.incomplete):
+        return
+    where = f" -C {visible(session.cwd)}" if args.cd else ""
+    if snapshots.recorded and not snapshots.incomplete:
+        line = (f"to undo this run's patches ({snapshots.recorded} files): codex-lite undo{where} "
+                f"--session {session.id}")
+    else:
+        line = snapshots.problem or "this run's patches were too big for [undo] max_bytes: they cannot be undone"
+    try:
+        print("codex-lite exec: " + line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def _settle_streams() -> None:
@@ -231,7 +298,7 @@ def _settle_streams() -> None:
                 pass
 
 
-def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str):
+def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str, approver: Any = None):
     """The session for this run: a new one, or the one `exec resume` names."""
     from codex_lite import rollout
     from codex_lite.session import open_session
@@ -240,7 +307,7 @@ def _open(config: Any, args: Any, cwd: str, bus: ev.Bus, session_id: str):
     if resume is not None:  # the workspace stays where exec was started (or -C); say so
         said = rollout.workspace_note(resume, cwd) + (f"; {resume.note}" if resume.note else "")
         print("codex-lite exec: " + visible(said), file=sys.stderr)
-    return open_session(config, cwd, bus, resume=resume, resume_path=resume_path,
+    return open_session(config, cwd, bus, approver=approver, resume=resume, resume_path=resume_path,
                         telemetry_enabled=getattr(args, "telemetry", None), session_id=session_id)
 
 

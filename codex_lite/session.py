@@ -18,6 +18,7 @@ from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
 from codex_lite.records import dataclass, fields
 from codex_lite.retry import TurnPolicy
+from codex_lite.snapshots import Snapshots
 from codex_lite.tools import patch_fs, shells
 from codex_lite.tools.child_env import child_environment
 from codex_lite.tools.shell import ShellSettings
@@ -35,6 +36,7 @@ class Session:
     agents_files: list[str]
     recorder: rollout.Recorder | None = None
     telemetry: telemetry.Telemetry | None = None
+    snapshots: Snapshots | None = None
 
     @property
     def model(self) -> str:
@@ -112,8 +114,17 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     if resume is None:  # before the agent exists, so the file holds the history from its first message
         recorder = _record(bus, config, session_id, cwd, model, None)
     shells.remember_features_in(os.path.join(config.codex_home, "shell-features.json"))
-    tools = ToolBox(cwd=cwd, emit=bus, shell=shell_settings(config, client), sandbox_mode=config.sandbox_mode,
-                    approver=approver, journal_dir=journal_dir(config))
+    snapshots = Snapshots(config.codex_home, session_id, cwd, config.undo_max_bytes)
+    bus.add(snapshots)
+    settings = shell_settings(config, client)
+    if config.notify:
+        from codex_lite import notify
+
+        notifier = notify.listener(config, session_id, cwd, settings.env)
+        if notifier is not None:
+            bus.add(notifier)
+    tools = ToolBox(cwd=cwd, emit=bus, shell=settings, sandbox_mode=config.sandbox_mode,
+                    approver=approver, journal_dir=journal_dir(config), snapshots=snapshots)
     agents_files = find_agents_files(cwd, config.codex_home)
     instructions = build_instructions(cwd, config.codex_home, config.project_doc_max_bytes, agents_files)
     agent = Agent(client, tools, model, bus, instructions=instructions,
@@ -127,7 +138,7 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
         if moved:
             agent.append({"role": "user", "content": moved})
     return Session(session_id, os.path.abspath(cwd), config, client, agent, bus, agents_files,
-                   recorder, tele), note
+                   recorder, tele, snapshots), note
 
 
 def _moved_note(saved_cwd: str, cwd: str) -> str | None:

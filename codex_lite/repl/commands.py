@@ -2,7 +2,9 @@
 
     COMMANDS: {"/name": Command(name, help, run)}     in the order /help lists them
     @command("/name", "one line of help")             adds a command: def f(repl, arg) -> str | None
-    dispatch(repl, text) -> "quit" | None             runs "/name arg" (an unknown name gets a hint)
+    dispatch(repl, text) -> "quit" | None             runs "/name arg", or a custom prompt
+                                                      ($CODEX_HOME/prompts/NAME.md, custom_prompts.py;
+                                                      built-in names win); unknown names get a hint
 
 Why it looks like this: adding a command is one decorated function here, and /help, the completion
 menu (terminal.py) and the dispatcher all read the same table. A command works through the REPL's
@@ -17,7 +19,7 @@ import difflib
 import os
 from typing import TYPE_CHECKING, Callable
 
-from codex_lite import onboarding
+from codex_lite import custom_prompts, onboarding
 from codex_lite.records import dataclass
 from codex_lite.repl.status import print_rows, status_rows
 
@@ -53,6 +55,10 @@ def command(name: str, help: str) -> Callable:
 def dispatch(repl: Repl, text: str) -> str | None:
     name, _, rest = text.partition(" ")
     found = COMMANDS.get(name)
+    custom = custom_prompts.lookup(repl.prompts, name) if found is None else None
+    if custom is not None:  # $CODEX_HOME/prompts/NAME.md
+        repl.turn(custom_prompts.expand(custom, rest))
+        return None
     if found is None:
         close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]}?" if close else ""
@@ -120,21 +126,33 @@ def new(repl: Repl, _: str) -> None:
     repl.open()
 
 
-@command("/diff", "git diff, untracked files included")
+@command("/diff", "git diff (untracked files included), or this session's patches without git")
 def diff(repl: Repl, _: str) -> None:
-    from codex_lite.repl.git_diff import DiffDeclined, git_diff
+    from codex_lite.repl import changes
+    from codex_lite.repl.git_diff import DiffDeclined
 
     try:
-        text = git_diff(repl.session.cwd, repl.session.agent.tools.shell.env)
+        changes.diff(repl)
     except DiffDeclined as exc:
         repl.r.line(str(exc), "yellow")
-        return
-    if text is None:
-        repl.r.line("not a git repository (or git is not installed)", "yellow")
-    elif not text.strip():
-        repl.r.line("no changes", "dim")
-    else:
-        repl.r.diff(text, headers=True)
+
+
+@command("/review", "review the changes for problems, by priority; no edits")
+def review(repl: Repl, focus: str) -> None:
+    from codex_lite.repl import changes
+    from codex_lite.repl.git_diff import DiffDeclined
+
+    try:
+        changes.review_changes(repl, focus)
+    except DiffDeclined as exc:
+        repl.r.line(str(exc), "yellow")
+
+
+@command("/undo", "restore the files the last turn's patches changed")
+def undo(repl: Repl, _: str) -> None:
+    from codex_lite.repl import changes
+
+    changes.undo_turn(repl)
 
 
 @command("/compact", "summarise the conversation to free context")

@@ -22,13 +22,13 @@ import os
 from typing import Any
 
 from codex_lite import events as ev
-from codex_lite import onboarding, rollout
+from codex_lite import custom_prompts, onboarding, prompt_history, rollout
 from codex_lite.approvals import Approvals
 from codex_lite.render import Renderer
 from codex_lite.repl import commands
 from codex_lite.repl.dialogs import ApprovalDialog, pick_session
 from codex_lite.repl.status import Stats, short_path
-from codex_lite.repl.terminal import make_ui
+from codex_lite.repl.terminal import PtkUI, make_ui, prompt_completer, prompt_history_of
 from codex_lite.tools import children
 from codex_lite.security.visible import visible
 
@@ -40,6 +40,13 @@ class Repl:
         self.approvals = Approvals(config.approval_policy, ApprovalDialog(ui, renderer))
         self.session: Any = None
         self.stats = Stats()
+        self.prompts = custom_prompts.discover(config.codex_home, reserved={c[1:] for c in commands.COMMANDS})
+        self.save_history, self.history_bytes = prompt_history.settings(config)
+        if isinstance(ui, PtkUI):
+            from codex_lite import path_scan
+
+            ui.attach(prompt_history_of(config.codex_home if self.save_history else None),
+                      prompt_completer(lambda: self.prompts, path_scan.PathCache(cwd)))
 
     # -- session lifecycle ------------------------------------------------------------------------
 
@@ -119,11 +126,24 @@ class Repl:
             text = text.strip()
             if not text:
                 continue
+            self.remember(text)
             if text.startswith("/") and not text.startswith("//"):
                 if commands.dispatch(self, text) == commands.QUIT:
                     return 0
             else:
                 self.turn(text)
+
+    def remember(self, text: str) -> None:
+        """Add a line to $CODEX_HOME/history.jsonl ([history]), secrets redacted; a failure is
+        said once and history is off for the rest of the session."""
+        if not self.save_history:
+            return
+        try:
+            prompt_history.append(self.config.codex_home, self.session.id, text, self.history_bytes,
+                                  self.session.client.redactor.text)
+        except OSError as exc:
+            self.save_history = False
+            self.r.line(f"prompt history not saved: {exc.strerror or exc}", "yellow")
 
     def turn(self, prompt: str) -> None:
         try:
@@ -159,6 +179,9 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
     if out is None:  # SIGHUP (the SSH connection dropped) or SIGTERM: kill the running command,
         children.install_exit_handlers()  # unwind (the session file is closed), exit 129 / 143
     config = cfg.load(args.config_overrides, args.profile, args.model)
+    from codex_lite import policy_flags
+
+    policy_flags.apply(config, args)
     cwd = os.path.abspath(args.cd or os.getcwd())
     first_prompt = args.prompt
     saved, path, selection = None, None, None
@@ -184,6 +207,7 @@ def main(args: Any, ui: Any = None, out: Any = None) -> int:
             if selection is None:
                 return 1
             config = cfg.load(args.config_overrides, args.profile, args.model)
+            policy_flags.apply(config, args)
         repl = holder["repl"] = Repl(config, cwd, ui, renderer, args.telemetry)
         repl.open(saved, path, selection)
     except (EOFError, KeyboardInterrupt):  # a question left unanswered: nothing started, exit 1

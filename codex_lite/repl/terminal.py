@@ -5,6 +5,8 @@
         raises EOFError at the end of input; with prompt_toolkit, Ctrl-C on an empty main prompt
         raises KeyboardInterrupt (on a line with text it clears the line)
     install_lazy_wcwidth()   the wcwidth stand-in (see its docstring)
+    prompt_history_of(codex_home), prompt_completer(prompts, paths)   for PtkUI.attach: history.jsonl
+        for Up/Down and Ctrl-R; completion of commands, custom prompts and `@` paths
 
 Why it looks like this: the REPL, its dialogs and onboarding only need "ask for a line", so both
 back-ends offer that one method and nothing else knows which one runs. prompt_toolkit is imported
@@ -45,7 +47,7 @@ class PlainUI:
 
 
 class PtkUI:
-    """prompt_toolkit input: slash-command completion, history, Ctrl-C clears a line or (on an
+    """prompt_toolkit input: completion and history (see attach), Ctrl-C clears a line or (on an
     empty line) raises KeyboardInterrupt, a one-line toolbar with the model."""
 
     def __init__(self, toolbar: Any = None):
@@ -66,8 +68,13 @@ class PtkUI:
         # One session for every question: each PromptSession builds a whole application with all
         # key bindings (about 1 MB); dialog answers go to a scratch history, not the prompt's.
         self.session = PromptSession(key_bindings=keys)
-        self.slash, self.toolbar = _slash_completer(), toolbar
+        self.slash, self.toolbar = None, toolbar  # attach() sets the completer
         self.scratch = InMemoryHistory()
+
+    def attach(self, history: Any, completer: Any) -> None:
+        """The main prompt's history (history.jsonl) and completer (commands, prompts, @ paths)."""
+        self.session.history = self.session.default_buffer.history = history
+        self.slash = completer
 
     def prompt(self, message: str, default: str = "", completions: Any = None, secret: bool = False,
                main: bool = False) -> str:
@@ -90,21 +97,60 @@ class PtkUI:
             buffer.history = history
 
 
-def _slash_completer() -> Any:
+# The main prompt's memory and completion: prompts of earlier sessions for Up/Down and Ctrl-R
+# (history.jsonl is appended by Repl.remember, redacted, for plain input too; this reads it once),
+# `/` commands and custom prompts, `@` paths (inserted as plain text, quoted when they hold a
+# space; nothing is attached).
+
+
+def prompt_history_of(codex_home: str | None) -> Any:
+    """history.jsonl's prompts, or only this session's when `codex_home` is None (persistence none)."""
+    from prompt_toolkit.history import History, InMemoryHistory
+
+    from codex_lite import prompt_history
+
+    if codex_home is None:
+        return InMemoryHistory()
+
+    class JsonlHistory(History):
+        def load_history_strings(self):
+            return reversed(prompt_history.entries(codex_home))  # newest first
+
+        def store_string(self, string: str) -> None:
+            pass  # Repl.remember appends
+
+    return JsonlHistory()
+
+
+def prompt_completer(prompts: Any, paths: Any) -> Any:
+    """`prompts()`: {name: custom_prompts.CustomPrompt}; `paths`: a path_scan.PathCache."""
     from prompt_toolkit.completion import Completer, Completion
 
+    from codex_lite import custom_prompts, path_scan
     from codex_lite.repl.commands import COMMANDS
 
-    class SlashCompleter(Completer):
+    class PromptCompleter(Completer):
         def get_completions(self, document: Any, complete_event: Any):
             text = document.text_before_cursor
-            if not text.startswith("/") or " " in text:
+            if text.startswith("/") and " " not in text:
+                for name, command in COMMANDS.items():
+                    if name.startswith(text):
+                        yield Completion(name, start_position=-len(text), display_meta=command.help)
+                for name, prompt in prompts().items():
+                    shown = next((s for s in ("/" + name, f"/{custom_prompts.PREFIX}{name}")
+                                  if s.startswith(text)), None)
+                    if shown:
+                        hint = f" {prompt.argument_hint}" if prompt.argument_hint else ""
+                        yield Completion(shown, start_position=-len(text), display=visible(shown + hint),
+                                         display_meta=visible(custom_prompts.excerpt(prompt)))
                 return
-            for name, command in COMMANDS.items():
-                if name.startswith(text):
-                    yield Completion(name, start_position=-len(text), display_meta=command.help)
+            word = text.split(" ")[-1]
+            if word.startswith("@"):
+                for path in path_scan.fuzzy(word[1:], paths.get()):
+                    yield Completion(f'"{path}"' if " " in path else path, start_position=-len(word),
+                                     display=visible(path))
 
-    return SlashCompleter()
+    return PromptCompleter()
 
 
 def make_ui(renderer: Renderer, toolbar: Any = None) -> Any:

@@ -130,14 +130,17 @@ _FAILED = "apply_patch failed; nothing was changed."
 
 
 def apply_patch(text: str, root: str, *, allow_outside: bool = False,
-                cwd: str | None = None, journal_dir: str | None = None) -> PatchResult:
+                cwd: str | None = None, journal_dir: str | None = None,
+                before_commit: Any = None) -> PatchResult:
     """Apply a Codex-format patch under the workspace `root` (absolute), all or nothing.
 
     Relative paths resolve against `cwd` when given (the folder of a `cd DIR && apply_patch`, or
     the shell call's workdir), else against `root`; either way they must stay inside `root`.
     `allow_outside=True` (sandbox danger-full-access) lifts the confinement to `root`.
     `journal_dir` (under $CODEX_HOME) holds the crash-recovery journals; without it a process killed
-    in the middle of the renames leaves the patch half applied."""
+    in the middle of the renames leaves the patch half applied. `before_commit(previous)` is called
+    with {absolute path: bytes before, or None when it did not exist} of every file about to change
+    (the undo snapshots)."""
     if not isinstance(text, str) or not text.strip():
         raise PatchError(f"{_FAILED} The patch is empty; send '*** Begin Patch' ... '*** End Patch'.")
     try:
@@ -151,6 +154,7 @@ def apply_patch(text: str, root: str, *, allow_outside: bool = False,
     if base is not None and not os.path.isdir(base):
         raise PatchError(f"{_FAILED} The working folder {cwd} is not an existing folder.")
     plan = _Plan(os.path.realpath(root), allow_outside, base, journal_dir)
+    plan.before_commit = before_commit
     for number, op in enumerate(ops, 1):
         try:
             plan.apply(op)
@@ -184,6 +188,7 @@ class _Plan:
         self.state: dict[str, str | None] = {}
         self.originals: dict[str, bytes] = {}
         self.changes: list[PatchChange] = []
+        self.before_commit: Any = None
 
     def apply(self, op: Operation) -> None:
         full = resolve(self.root, op.path, self.allow_outside, self.cwd)
@@ -263,6 +268,8 @@ class _Plan:
         writes = {p: t.encode("utf-8") for p, t in self.state.items() if t is not None}
         deletes = [p for p, t in self.state.items() if t is None and os.path.lexists(p)]
         writes = {p: b for p, b in writes.items() if self.originals.get(p) != b}
+        if self.before_commit is not None:
+            self.before_commit({p: self.originals.get(p) for p in [*writes, *deletes]})
         Commit(writes, deletes, self.originals, self.root, self.journal_dir).run()
 
 

@@ -94,6 +94,7 @@ class ToolBox:
     sandbox_mode: str = DEFAULT_SANDBOX_MODE  # one of policies.SANDBOX_MODES
     approver: Approver | None = None
     journal_dir: str | None = None  # patch crash-recovery journals, under $CODEX_HOME
+    snapshots: Any = None           # undo.Snapshots: previous contents of patched files
 
     specs = TOOL_SPECS
 
@@ -206,7 +207,8 @@ class ToolBox:
                                   sandbox_mode=self.sandbox_mode))
         try:
             result = patching.apply_patch(patch, self.cwd, cwd=workdir, allow_outside=full_access,
-                                          journal_dir=self.journal_dir)
+                                          journal_dir=self.journal_dir,
+                                          before_commit=getattr(self.snapshots, "before_commit", None))
         except patching.PatchError as exc:
             self.emit(patching.failed_event(patch, call_id))
             raise ToolError(str(exc)) from None
