@@ -226,7 +226,7 @@ def _lines(data: bytes | None) -> list[str]:
 def main(args: Any) -> int:
     from codex_lite import config as cfg_mod
     from codex_lite import policy_flags
-    from codex_lite.visible import visible
+    from codex_lite.security.visible import visible
 
     config = cfg_mod.load(args.config_overrides, args.profile, args.model)
     policy_flags.apply(config, args)

@@ -7,7 +7,7 @@ import os
 import stat
 
 from codex_lite import custom_prompts, path_scan, prompt_history
-from codex_lite.redact import Redactor
+from codex_lite.security.redact import Redactor
 
 # --------------------------------------------------------------------------- history.jsonl
 
