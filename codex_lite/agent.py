@@ -16,6 +16,11 @@ The conversation itself is history.History's (`agent.history`): the agent append
 `history.to_send()`. Front ends use the public methods only: run(prompt), compact() (`/compact`:
 a summarising request without tools), close_dangling_calls(reason) after a turn that raised, and
 append/restore when a session is resumed.
+
+The conversation is kept inside the model's context window (compaction.py): old tool output is
+resent cut to its head and tail; before a request would pass the compaction limit the older part
+becomes a model-written summary; a server that still says "too long" gets one compaction and one
+retry, and a second "too long" fails the turn with one line (ContextOverflow).
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+from codex_lite import compaction
 from codex_lite import events as ev
 from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
+from codex_lite.context_window import LOOKUP_FLOOR, Window, compact_limit
 from codex_lite.history import History, Tokens
+from codex_lite.token_estimate import BYTES_PER_TOKEN, TokenEstimator
 from codex_lite.records import dataclass
 from codex_lite.retry import TurnPolicy
 from codex_lite.tools import calls as tool_calls
@@ -40,7 +48,7 @@ MAX_CORRECTIONS = 3  # error results for tool calls sent as text, per turn, befo
 
 @dataclass
 class Compaction:
-    summary: str         # "" when the model gave none (then nothing changed)
+    summary: str         # what the model wrote
     before: int          # messages before compaction
 
 
@@ -65,17 +73,34 @@ class TooManyCorrections(Exception):
     pass
 
 
+class CompactionFailed(ModelError):
+    """No summary could be had (the request failed, or the model wrote none); nothing changed."""
+
+
+class ContextOverflow(ModelError):
+    """The conversation does not fit the window even after compacting it: the turn fails."""
+
+
 class Agent:
     def __init__(self, client: Client, tools: ToolBox, model: str, emit: Callable[[ev.Event], None],
                  instructions: str = "", reasoning_effort: str | None = None,
                  retry: TurnPolicy | None = None, max_tool_rounds: int = 200,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 window_of: Callable[[str, bool], Window] | None = None,
+                 auto_compact_limit: int | None = None):
         self.client, self.tools, self.model, self.emit = client, tools, model, emit
         self.reasoning_effort = reasoning_effort
         self.retry = retry or TurnPolicy()
         self.max_tool_rounds = max_tool_rounds
         self.sleep = sleep
         self.history = History(emit, instructions)
+        self.window_of = window_of  # (model, ask the proxy?) -> its Window (context_window.py)
+        self.auto_compact_limit = auto_compact_limit  # model_auto_compact_token_limit
+        self.estimator = TokenEstimator()
+        self._sent_bytes = 0
+        self._tokens = Tokens()
+        self._prompt: str | None = None  # the running turn's request
+        self._mark: int | None = None    # where its user message is in the history (None: summarised)
 
     def append(self, message: dict[str, Any]) -> None:
         """Every change of the conversation goes through History, so the session file can replay it."""
@@ -93,17 +118,39 @@ class Agent:
         conversation stays valid for the next request."""
         self.history.close_dangling_calls(reason)
 
-    def compact(self, keep_turns: int = 0) -> Compaction:
-        """`/compact`: one request without tools asks the model to summarise the conversation; the
-        older part is replaced by the summary (system instructions and the last `keep_turns` turns
-        stay). An empty summary changes nothing (Compaction.summary == ""). Raises ModelError."""
-        raw = self.client.chat(self.model, self.history.summary_request(), None, self.reasoning_effort)
+    def compact(self, reason: str = "manual") -> Compaction | None:
+        """Replace the older part of the conversation with a summary the model writes (one request
+        without tools); the system instructions and the newest rounds stay verbatim (compaction.py).
+        None when there is nothing older to summarise; CompactionFailed (nothing changed) when no
+        summary could be had. Emits ContextCompacted."""
+        limit = self.compact_limit()
+        view = self.to_send()
+        before = self.estimator.tokens(view, self.tools.specs)
+        reference = limit or before  # window unknown: aim below what was just too much
+        preamble = self.history.preamble_length()
+        cut = compaction.plan(view, preamble, reference // compaction.TAIL_SHARE, self.estimator.tokens)
+        if cut is None:
+            return None
+        request = self.history.summary_request(cut, reference * 3 // 4, self.estimator.tokens, self._cap())
+        try:
+            raw = self.client.chat(self.model, request, None, self.reasoning_effort,
+                                   on_retry=self.client.retry_notices(self.emit))
+        except ModelError as exc:
+            raise CompactionFailed(f"the summary request failed: {exc}", exc.status) from None
         answer = parse_answer(raw)
+        self._tokens += answer.usage
         self.emit(answer.usage)
         summary = answer.text.strip()
         if not summary:
-            return Compaction("", len(self.history))
-        return Compaction(summary, self.history.compact(summary, keep_turns))
+            raise CompactionFailed("the model wrote no summary")
+        in_tail = self._mark is not None and self._mark >= cut
+        count = self.history.compact(summary, cut, None if in_tail else self._prompt, limit)
+        if self._mark is not None:
+            self._mark = self._mark - cut + preamble + 1 if in_tail else None
+        self.emit(ev.ContextCompacted(reason=reason, tokens_before=before, messages=cut - preamble,
+                                      tokens_after=self.estimator.tokens(self.to_send(), self.tools.specs),
+                                      limit=limit or 0))
+        return Compaction(summary, count)
 
     def run(self, prompt: str) -> TurnResult:
         """One user turn, with the fallback-retry loop around it. Ctrl-C, SIGTERM or SIGHUP (during
@@ -112,6 +159,7 @@ class Agent:
         self.emit(ev.TurnStarted(prompt=prompt))
         self._tokens = Tokens()
         self._corrections = 0
+        self._prompt = prompt
         try:
             return self._run(prompt)
         except KeyboardInterrupt:
@@ -123,19 +171,21 @@ class Agent:
             self.emit(ev.TurnFailed(message=str(exc)))
             exc.reported = True
             raise
+        finally:
+            self._prompt = self._mark = None
 
     def _run(self, prompt: str) -> TurnResult:
         kept_tool_work = False
         for attempt in range(1, self.retry.max_attempts + 1):
-            mark = len(self.history)
+            self._mark = len(self.history)
             self.append({"role": "user", "content": NUDGE if kept_tool_work else prompt})
             try:
                 text = self._attempt()
             except _Fallback as fb:
-                if fb.tools_ran:
+                if fb.tools_ran or self._mark is None:  # (None: compacted into the summary)
                     kept_tool_work = True
                 else:
-                    self.rewind(mark)
+                    self.rewind(self._mark)
                 if attempt < self.retry.max_attempts:
                     self.emit(ev.Retry(attempt=attempt, max_attempts=self.retry.max_attempts,
                                        wait_seconds=self.retry.wait_seconds, reason=fb.reason))
@@ -182,14 +232,77 @@ class Agent:
 
     def _ask_model(self) -> Answer:
         started = time.monotonic()
-        raw = self.client.chat(self.model, self.history.to_send(), self.tools.specs, self.reasoning_effort,
-                               on_retry=self.client.retry_notices(self.emit))
+        try:
+            raw = self._chat(self._prepare())
+        except ModelError as exc:
+            if not exc.overflow:
+                raise
+            raw = self._recover(exc)
         answer = parse_answer(raw, time.monotonic() - started)
+        self.estimator.calibrate(self._sent_bytes, answer.usage.input_tokens)
         self._tokens += answer.usage
         self.emit(answer.usage)
         if answer.reasoning.strip():
             self.emit(ev.Reasoning(text=answer.reasoning))
         return answer
+
+    # -- the context window ------------------------------------------------------------------------
+
+    def window(self, lookup: bool = False) -> Window:
+        return self.window_of(self.model, lookup) if self.window_of else Window()
+
+    def compact_limit(self, lookup: bool = False) -> int | None:
+        """Past this many estimated tokens a request compacts first (None: not before an overflow)."""
+        return compact_limit(self.window(lookup), self.auto_compact_limit)
+
+    def _cap(self) -> int | None:
+        """The most of one recent tool result that is resent: a quarter of the limit."""
+        limit = self.compact_limit()
+        return limit * BYTES_PER_TOKEN // 4 if limit else None
+
+    def to_send(self) -> list[dict[str, Any]]:
+        return self.history.to_send(self._cap())
+
+    def _prepare(self) -> list[dict[str, Any]]:
+        """The messages of the next request, compacted first when they would pass the limit. A
+        failed automatic compaction is not the end: the request may still fit, and an overflow
+        gets its own compaction."""
+        messages = self.to_send()
+        tokens = self.estimator.tokens(messages, self.tools.specs)
+        limit = self.compact_limit(lookup=tokens > LOOKUP_FLOOR)
+        if limit and tokens > limit:
+            try:
+                if self.compact("auto"):
+                    messages = self.to_send()
+            except CompactionFailed:
+                pass
+        return messages
+
+    def _chat(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        self._sent_bytes = self.estimator.request_bytes(messages, self.tools.specs)
+        return self.client.chat(self.model, messages, self.tools.specs, self.reasoning_effort,
+                                on_retry=self.client.retry_notices(self.emit))
+
+    def _recover(self, overflow: ModelError) -> dict[str, Any]:
+        """The server said the request does not fit: compact once and send it again."""
+        try:
+            done = self.compact("overflow")
+        except CompactionFailed as exc:
+            raise self._overflow(overflow, str(exc)) from None
+        if done is None:
+            raise self._overflow(overflow, "there is nothing older to summarise")
+        try:
+            return self._chat(self.to_send())
+        except ModelError as again:
+            if again.overflow:
+                raise self._overflow(again, "even after compacting it") from None
+            raise
+
+    def _overflow(self, exc: ModelError, why: str) -> ContextOverflow:
+        window = self.window()
+        size = f" ({window.describe()})" if window.tokens else ""
+        return ContextOverflow(f"the conversation does not fit the model's context window{size}, {why}: "
+                               f"{exc}", exc.status, overflow=True)
 
     def _run_calls(self, answer: Answer) -> None:
         """Run every call of one message; all results follow the assistant message, in order.

@@ -25,6 +25,7 @@ import urllib3
 
 from codex_lite.config import Provider
 from codex_lite import events as ev
+from codex_lite.context_window import OVERFLOW_STATUSES, is_overflow
 from codex_lite.events import duration_text
 from codex_lite.json_limits import JSONTooDeep, json_type, loads
 from codex_lite.retry import REQUEST, RequestPolicy
@@ -37,12 +38,15 @@ FALLBACK_STATUSES = (400, 404, 405, 501)  # a model-list endpoint this server do
 
 class ModelError(Exception):
     """A request that failed for good; the message is meant for the user as it is. `unreachable`
-    is set when no server answered at all (nothing listens there, or the name does not resolve)."""
+    is set when no server answered at all (nothing listens there, or the name does not resolve);
+    `overflow` when the server said the conversation does not fit the model's context window."""
 
-    def __init__(self, message: str, status: int | None = None, unreachable: bool = False):
+    def __init__(self, message: str, status: int | None = None, unreachable: bool = False,
+                 overflow: bool = False):
         super().__init__(message)
         self.status = status
         self.unreachable = unreachable
+        self.overflow = overflow
 
 
 def size_text(n: int) -> str:
@@ -109,6 +113,27 @@ class Client:
         if last:
             raise last
         return []
+
+    def max_input_tokens(self, model: str) -> tuple[int | None, str]:
+        """(the context window LiteLLM knows for `model`, which endpoint said so); (None, "unknown")
+        from any other server, or when the proxy does not know it. One short attempt per endpoint:
+        a proxy that cannot answer this must not delay the task."""
+        if not self.provider.is_litellm:
+            return None, "unknown"
+        root = self.provider.root_url
+        for path, name_key in (("/model_group/info", "model_group"), ("/model/info", "model_name")):
+            try:
+                answer = self._once("GET", root + path, None, self.clock() + 5.0)
+            except (_Transient, ModelError):
+                continue
+            for item in (answer.get("data") if isinstance(answer, dict) else None) or []:
+                if not isinstance(item, dict) or item.get(name_key) != model:
+                    continue
+                info = item.get("model_info") if isinstance(item.get("model_info"), dict) else item
+                tokens = info.get("max_input_tokens")
+                if isinstance(tokens, (int, float)) and not isinstance(tokens, bool) and 0 < tokens < 1e9:
+                    return int(tokens), f"{path} of the proxy"
+        return None, "unknown"
 
     def _request(self, method: str, url: str, body: dict[str, Any] | None,
                  on_retry: Callable[[int, float, str], None] | None) -> Any:
@@ -288,6 +313,8 @@ def _connection_failure(url: str, exc: Exception, limit: float, redactor: Redact
 def _answer_of(url: str, resp: Any, text: str, redactor: Redactor) -> Any:
     """The parsed answer of a 2xx; a _Transient for 429 and 5xx; a ModelError for the rest."""
     status = resp.status
+    if status in OVERFLOW_STATUSES and is_overflow(text[:65536]):  # final: only a smaller request helps
+        raise ModelError(f"{url} answered {status}: {_server_message(text, redactor)}", status, overflow=True)
     if status == 429 or status >= 500:
         # LiteLLM renames the upstream's Retry-After to llm_provider-retry-after
         wait = resp.headers.get("Retry-After") or resp.headers.get("llm_provider-retry-after")

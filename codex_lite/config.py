@@ -106,6 +106,7 @@ SCHEMA: dict[str, Any] = {
     **PROFILE_SCHEMA,
     "profile": str,
     "model_context_window": Range(int, 1),
+    "model_auto_compact_token_limit": Range(int, 1),
     "project_doc_max_bytes": Range(int, 0),
     "model_providers": TableOf(PROVIDER_SCHEMA),
     "profiles": TableOf(PROFILE_SCHEMA),
@@ -165,6 +166,7 @@ class Config:
     approval_policy: str = DEFAULT_APPROVAL_POLICY
     sandbox_mode: str = DEFAULT_SANDBOX_MODE
     model_context_window: int | None = None
+    model_auto_compact_token_limit: int | None = None
     project_doc_max_bytes: int = 32 * 1024
     retry_max_attempts: int = retry.TURN_MAX_ATTEMPTS    # [retry]: the turn policy (codex_lite.retry)
     retry_wait_seconds: float = retry.TURN_WAIT_SECONDS
@@ -344,6 +346,7 @@ def _build(data: dict[str, Any], home: str, path: str, profile: str | None, env:
         approval_policy=data.get("approval_policy", DEFAULT_APPROVAL_POLICY),
         sandbox_mode=data.get("sandbox_mode", DEFAULT_SANDBOX_MODE),
         model_context_window=data.get("model_context_window"),
+        model_auto_compact_token_limit=data.get("model_auto_compact_token_limit"),
         project_doc_max_bytes=data.get("project_doc_max_bytes", 32 * 1024),
         retry_max_attempts=turn_retry.get("max_attempts", retry.TURN_MAX_ATTEMPTS),
         retry_wait_seconds=float(turn_retry.get("wait_seconds", retry.TURN_WAIT_SECONDS)),

@@ -196,6 +196,28 @@ class EnvelopeRepair(Event):
 
 
 @dataclass
+class ContextCompacted(Event):
+    """The older part of the conversation became a model-written summary: `reason` "auto" (before a
+    request would pass the compaction limit), "overflow" (the server said the context was too long)
+    or "manual" (/compact). Token counts are estimates of the request before and after."""
+
+    kind: ClassVar[str] = "context_compacted"
+    reason: str = "auto"
+    tokens_before: int = 0
+    tokens_after: int = 0
+    messages: int = 0  # how many messages the summary replaced
+    limit: int = 0     # the compaction limit in tokens (0: none known)
+
+    def summary(self) -> str:
+        """The one line front ends show."""
+        why = {"auto": f"it neared the {self.limit:,}-token limit" if self.limit else "it grew too long",
+               "overflow": "the server said it no longer fits the context window",
+               "manual": "/compact"}.get(self.reason, self.reason)
+        return (f"context compacted ({why}): {self.messages} older messages summarised, about "
+                f"{self.tokens_before:,} -> {self.tokens_after:,} tokens")
+
+
+@dataclass
 class Error(Event):
     kind: ClassVar[str] = "error"
     message: str = ""
@@ -232,7 +254,8 @@ class ModelSelection(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (TurnStarted, Reasoning, AgentMessage, ToolCall, CommandStarted, ToolResult, FileChange,
-                PlanUpdate, HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, EnvelopeRepair, Error,
+                PlanUpdate, HistoryAppend, HistoryRewind, Usage, Retry, RetryOutcome, EnvelopeRepair,
+                ContextCompacted, Error,
                 TurnCompleted, TurnFailed, ModelSelection)
 }
 

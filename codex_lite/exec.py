@@ -90,6 +90,10 @@ class JsonlPrinter:
     def on_retry(self, e: ev.Retry) -> None:
         self.item("error", message=e.summary(width=400))
 
+    def on_context_compacted(self, e: ev.ContextCompacted) -> None:
+        self.item("context_compaction", text=e.summary(), reason=e.reason, tokens_before=e.tokens_before,
+                  tokens_after=e.tokens_after, messages=e.messages)
+
     def _close_todo(self) -> None:
         if self.todo is not None:
             self.write({"type": "item.completed", "item": self.todo})
@@ -139,7 +143,7 @@ class HumanPrinter:
                 self.say("patch failed (the model was told why)", "red")
         elif isinstance(event, ev.PlanUpdate):
             self.say("\n".join(f"{plan_mark(s.get('status'))} {s['step']}" for s in event.plan), "italic")
-        elif isinstance(event, ev.Retry):
+        elif isinstance(event, (ev.Retry, ev.ContextCompacted)):
             self.say(event.summary(), "dim")
         elif isinstance(event, ev.EnvelopeRepair):
             for note in event.notes():

@@ -4,11 +4,11 @@
       .messages                         every message, in order (what the session file replays)
       .append(message) / .rewind(length) / .restore(messages)
       .close_dangling_calls(reason)     answer tool calls left without a result (after Ctrl-C, ...)
-      .to_send() -> list                the messages for the next request
+      .to_send(cap_bytes=None) -> list  the messages for the next request, old tool output cut
       .preamble_length() -> int         the leading system messages: never summarised away
-      .summary_request() -> list        what a summarising request sends (to_send() + SUMMARY_PROMPT)
-      .compact(summary, keep_turns=0) -> int   the older part becomes `summary`; returns how many
-                                        messages there were before
+      .summary_request(cut, budget, count) -> list   what a summarising request sends
+      .compact(summary, cut, prompt=None, limit=None) -> int   messages[preamble:cut] become
+                                        `summary`; returns how many messages there were before
     Tokens                              the four token counters as one value (+, of(), as_dict())
     close_dangling_calls(messages, reason), drop_orphan_results(messages), valid_message(message)
                                         the repairs `rollout.load` and History share
@@ -18,8 +18,10 @@ result whose call is gone, and a resumed session must rebuild exactly what was s
 change goes out as a HistoryAppend/HistoryRewind event (the session file replays them in order),
 and one algorithm repairs unanswered calls wherever they come from: an interrupted turn, a failed
 turn, a session file cut by kill -9. `to_send()` and `compact()` are the two seams of a bounded
-conversation (issue 17): what is resent can be cut there (old tool output) without touching
-`messages`, and compaction keeps the system instructions (AGENTS.md included) and the last turns.
+conversation (compaction.py says how): what is resent has old tool output cut without touching
+`messages` (nor the session file), and compaction keeps the system instructions (AGENTS.md
+included) and the newest rounds, and is itself a rewind and appends, so a resumed session
+continues from the summary.
 """
 
 from __future__ import annotations
@@ -27,14 +29,11 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from codex_lite import compaction
 from codex_lite import events as ev
 from codex_lite.records import dataclass, fields
 
-SUMMARY_PROMPT = (
-    "Summarise our conversation so far for yourself, to continue the work with a small context: the "
-    "task, decisions taken, files changed and why, commands that matter and their results, and what "
-    "is left to do. Be concise and concrete; no preamble.")
-SUMMARY_INTRO = "Summary of the conversation so far (earlier messages were compacted):\n\n"
+SUMMARY_PROMPT, SUMMARY_INTRO = compaction.SUMMARY_PROMPT, compaction.SUMMARY_INTRO
 ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -77,6 +76,7 @@ class History:
     def __init__(self, emit: Callable[[ev.Event], None], instructions: str = ""):
         self.emit = emit
         self.messages: list[dict[str, Any]] = []
+        self.resender = compaction.Resender()
         if instructions:
             self.append({"role": "system", "content": instructions})
 
@@ -113,10 +113,10 @@ class History:
 
     # -- what is sent, and making it smaller -------------------------------------------------------
 
-    def to_send(self) -> list[dict[str, Any]]:
-        """The messages for the next request: today all of them (the place where old tool output
-        could be cut to its head and tail, leaving `messages` and the session file whole)."""
-        return self.messages
+    def to_send(self, cap_bytes: int | None = None) -> list[dict[str, Any]]:
+        """The messages for the next request: tool results older than a few rounds cut to their head
+        and tail, newer ones to `cap_bytes` (compaction.Resender); `messages` stays whole."""
+        return self.resender.view(self.messages, cap_bytes)
 
     def preamble_length(self) -> int:
         """How many leading messages are system instructions (AGENTS.md included): compaction keeps
@@ -126,21 +126,20 @@ class History:
             n += 1
         return n
 
-    def summary_request(self) -> list[dict[str, Any]]:
-        """The messages of a request asking the model to summarise the conversation (sent without
-        tools)."""
-        return self.to_send() + [{"role": "user", "content": SUMMARY_PROMPT}]
+    def summary_request(self, cut: int, budget: int, count: compaction.Count,
+                        cap_bytes: int | None = None) -> list[dict[str, Any]]:
+        """The messages of a request (sent without tools) asking the model to summarise
+        messages[preamble:cut], within `budget` tokens as `count` estimates them."""
+        return compaction.summary_request(self.to_send(cap_bytes), self.preamble_length(), cut, budget, count)
 
-    def compact(self, summary: str, keep_turns: int = 0) -> int:
-        """Replace the older part of the conversation with `summary`: the preamble stays, then the
-        summary as a user message, then the last `keep_turns` user turns verbatim (each from its
-        user message on, so no result loses its call). Returns the number of messages before."""
-        before = len(self.messages)
-        keep = self.preamble_length()
-        starts = [i for i in range(keep, before) if self.messages[i].get("role") == "user"]
-        tail = self.messages[starts[-keep_turns]:] if keep_turns and starts else []
+    def compact(self, summary: str, cut: int, prompt: str | None = None, limit: int | None = None) -> int:
+        """Replace messages[preamble:cut] with `summary`, a user message (quoting `prompt`, the
+        running request, when it was in that part); the preamble and messages[cut:] stay verbatim.
+        Returns the number of messages before."""
+        before, keep = len(self.messages), self.preamble_length()
+        tail = self.messages[cut:]
         self.rewind(keep)
-        self.append({"role": "user", "content": SUMMARY_INTRO + summary})
+        self.append(compaction.summary_message(summary, prompt, limit))
         for message in tail:
             self.append(message)
         return before

@@ -160,6 +160,9 @@ class Renderer:
         for step in e.plan:
             self.line(f"{plan_mark(step.get('status'), self.unicode)} {step.get('step')}", "italic", indent="  ")
 
+    def on_context_compacted(self, e: ev.ContextCompacted) -> None:
+        self.line(e.summary(), "dim")
+
     def on_envelope_repair(self, e: ev.EnvelopeRepair) -> None:
         for note in e.notes():
             self.line(note, "dim")

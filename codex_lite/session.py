@@ -16,6 +16,7 @@ from codex_lite.agent import Agent
 from codex_lite.client import Client, ModelError
 from codex_lite.config import Config
 from codex_lite.context import build_instructions, find_agents_files
+from codex_lite.context_window import find_window
 from codex_lite.records import dataclass, fields
 from codex_lite.retry import TurnPolicy
 from codex_lite.snapshots import Snapshots
@@ -130,7 +131,9 @@ def open_session(config: Config, cwd: str, bus: ev.Bus, *, approver: Approver | 
     agent = Agent(client, tools, model, bus, instructions=instructions,
                   reasoning_effort=config.reasoning_effort,
                   retry=TurnPolicy.from_config(config),
-                  max_tool_rounds=config.max_tool_rounds)
+                  max_tool_rounds=config.max_tool_rounds,
+                  window_of=lambda name, lookup: find_window(config, client, name, lookup),
+                  auto_compact_limit=config.model_auto_compact_token_limit)
     if resume is not None:
         agent.restore(resume.history)
         recorder = _record(bus, config, session_id, cwd, model, resume_path)

@@ -54,7 +54,9 @@ def render(data: dict[str, Any]) -> str:
              f"output tokens      {_n(t['output_tokens'])} ({_n(t['reasoning_tokens'])} reasoning)",
              f"model latency      {t['latency_seconds']:.1f} s"
              + (f" ({t['latency_seconds'] / requests:.2f} s per request)" if requests else ""),
-             f"tool calls         {_n(t['tool_calls'])} ({_n(t['tool_errors'])} failed)", "",
+             f"tool calls         {_n(t['tool_calls'])} ({_n(t['tool_errors'])} failed)",
+             f"compactions        {_n(t.get('compactions'))} (about {_n(t.get('compacted_tokens'))} tokens "
+             "saved)", "",
              "retries"]
     finished = t["recoveries"] + t["retry_failures"]
     rate = t.get("recovery_rate")

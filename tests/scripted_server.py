@@ -15,11 +15,19 @@ A scripted reply is one of:
 When the queue is empty the server answers a plain assistant message "script exhausted", so a test
 that scripted too few replies fails visibly instead of hanging.
 
+A context window (`set_window(tokens, summary=..., marker=...)`, cleared by reset) makes the server
+behave like a small local model behind vLLM: a request whose messages and tools count more than
+`tokens` (one token per TOKEN_BYTES bytes of their JSON, deliberately not the agent's own bytes/4)
+gets the OpenAI/vLLM 400 "This model's maximum context length is N tokens. However, your messages
+resulted in M tokens..." (LiteLLM turns it into its ContextWindowExceededError), every answer's
+`usage.prompt_tokens` is that count, and a request whose last user message contains `marker` (a
+request for a summary) is answered `summary` without touching the queue.
+
 Other endpoints: `GET /v1/models` (and `/models`) list the model "scripted". Admin endpoints let a
 process that lives for a whole test session be scripted from outside:
 `POST /_script` (body: a list of replies, or {"replies": [...]}) replaces the queue,
 `POST /_push` appends to it, `GET /_requests` returns the recorded requests,
-`POST /_reset` empties both.
+`POST /_window` sets the window ({"tokens", "summary", "marker"}), `POST /_reset` empties all.
 
 In process:
     server = ScriptedServer().start()
@@ -50,6 +58,8 @@ HOST = "127.0.0.1"
 MODEL = "scripted"
 MAX_DELAY_SECONDS = 120.0
 EXHAUSTED_TEXT = "script exhausted"
+TOKEN_BYTES = 3.5  # a window's token count: bytes of JSON per token
+SUMMARY_MARKER = "Summarise our conversation so far"
 
 _ids = itertools.count(1)
 
@@ -254,6 +264,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.state.push(*replies)
             self._send(200, {"queued": self.state.pending()})
             return
+        if path == "/_window":
+            self.state.set_window(**json.loads(body or b"{}"))
+            self._send(200, {"ok": True})
+            return
         if path == "/_reset":
             self.state.reset()
             self._send(200, {"ok": True})
@@ -262,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in ("/v1/chat/completions", "/chat/completions"):
             self._send(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
             return
-        reply = self.state._next_reply()
+        reply = self.state._windowed_reply(body) or self.state._next_reply()
         status, out, headers = 200, reply, {}
         if isinstance(reply, dict) and "status" in reply and "choices" not in reply:
             status, out, headers = reply["status"], reply.get("body", ""), reply.get("headers") or {}
@@ -283,6 +297,8 @@ class ScriptedServer:
         self._verbose = verbose
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._window: dict[str, Any] | None = None
+        self.record_bodies = True  # False: requests are recorded with their size only (benchmarks)
 
     # lifecycle
     def start(self) -> ScriptedServer:
@@ -342,6 +358,19 @@ class ScriptedServer:
         with self._lock:
             self._queue = []
             self._requests = []
+            self._window = None
+
+    def set_window(self, tokens: int | None, summary: str = "Summary: the work so far.",
+                   marker: str = SUMMARY_MARKER) -> None:
+        """Enforce a context window of `tokens` (None: none); see the module doc."""
+        with self._lock:
+            self._window = {"tokens": tokens, "summary": summary, "marker": marker} if tokens else None
+
+    @staticmethod
+    def count_tokens(request: dict[str, Any]) -> int:
+        """The window's token count of a chat request (its messages and tools)."""
+        size = len(json.dumps(request.get("messages") or [])) + len(json.dumps(request.get("tools") or []))
+        return int(size / TOKEN_BYTES) + 1
 
     def requests(self) -> list[dict[str, Any]]:
         """Recorded requests: [{"method", "path", "headers", "body", "time"}]; header names are lower-cased,
@@ -358,14 +387,52 @@ class ScriptedServer:
         return [r["body"] for r in self.requests() if r["path"].rstrip("/").endswith("/chat/completions")]
 
     # internals
+    def _windowed_reply(self, body: bytes) -> Any:
+        """The answer of the window mode, or None to take the next scripted reply."""
+        with self._lock:
+            window = self._window
+        if window is None:
+            return None
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return None
+        count = self.count_tokens(request)
+        if count > window["tokens"]:
+            return raw(400, {"error": {
+                "message": f"This model's maximum context length is {window['tokens']} tokens. However, your "
+                           f"messages resulted in {count} tokens. Please reduce the length of the messages.",
+                "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}})
+        messages = request.get("messages") or [{}]
+        last = messages[-1] if isinstance(messages[-1], dict) else {}
+        if last.get("role") == "user" and window["marker"] in str(last.get("content")):
+            return completion(window["summary"], usage=make_usage(count, 50))
+        with self._lock:
+            reply = self._next_reply_locked_peek()
+        if isinstance(reply, dict) and isinstance(reply.get("usage"), dict):
+            reply["usage"]["prompt_tokens"] = count
+            reply["usage"]["total_tokens"] = count + int(reply["usage"].get("completion_tokens") or 0)
+        return reply
+
+    def _next_reply_locked_peek(self) -> Any:
+        """Pop the next reply (lock held); delays are not honoured in window mode."""
+        while self._queue:
+            item = self._queue.pop(0)
+            if isinstance(item, dict) and "delay" in item and "choices" not in item:
+                if "reply" in item:
+                    return item["reply"]
+                continue
+            return item
+        return completion(EXHAUSTED_TEXT)
+
     def _record(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
         try:
-            parsed: Any = json.loads(body) if body else None
+            parsed: Any = json.loads(body) if body and self.record_bodies else None
         except ValueError:
             parsed = body.decode("utf-8", "replace")
         with self._lock:
             self._requests.append({"method": method, "path": path, "headers": headers, "body": parsed,
-                                   "time": time.time()})
+                                   "bytes": len(body), "time": time.time()})
 
     def _next_reply(self) -> Any:
         for _ in range(1000):  # bounded: delays chain at most this many times
@@ -405,6 +472,9 @@ class RemoteScript:
 
     def reset(self) -> None:
         self._call("POST", "/_reset", {})
+
+    def set_window(self, tokens: int | None, **kwargs: Any) -> None:
+        self._call("POST", "/_window", {"tokens": tokens, **kwargs})
 
     def requests(self) -> list[dict[str, Any]]:
         return self._call("GET", "/_requests")

@@ -119,7 +119,8 @@ def test_status_card(env):
                 "workdir", "AGENTS.md", "session", "telemetry", "memory     agent"):
         assert row in card, card
     assert "in 120 (cached 100), out 30 (reasoning 7)" in card
-    assert "850 of 1000 tokens left" in card
+    assert "850 of 1,000 tokens left (85%); window from model_context_window in config; compacts past 800" \
+        in " ".join(card.split()), card
     sid = session_events(env["home"])[0]["session_id"]
     assert sid in card
     assert "MB RSS" in card and "MB free" in card
@@ -187,13 +188,13 @@ def test_compact_replaces_history_with_a_summary(env):
     assert "compacted" in screen
     third = env["model"].chat_requests()[2]
     roles = [m["role"] for m in third["messages"]]
-    assert roles == ["system", "user", "user"]
+    assert roles == ["system", "user", "assistant", "user"]  # the newest answer stays verbatim
     assert "SUMMARY: user asked one thing" in third["messages"][1]["content"]
     assert "question one" not in json.dumps(third["messages"])
     assert "tools" not in env["model"].chat_requests()[1]
     # the session file replays to the compacted history
     saved = rollout.load(rollout.find_session(str(env["home"])))
-    assert [m["role"] for m in saved.history] == ["system", "user", "user", "assistant"]
+    assert [m["role"] for m in saved.history] == ["system", "user", "assistant", "user", "assistant"]
 
 
 def test_init_writes_agents_md(env):
@@ -461,11 +462,18 @@ def test_resume_without_an_id_offers_a_list(env):
     assert msgs[1]["content"] == "question A" and msgs[-1]["content"] == "more"
 
 
-def test_nearly_full_context_suggests_compact(env):
-    env["model"].set_script([completion("big", usage=make_usage(900, 20))])
-    code, screen = run_repl("hi\r/quit\r", "-c", "model_context_window=1000")
+def test_the_repl_compacts_by_itself_and_says_so(env):
+    """Issue 17: a window the conversation outgrows is compacted before the request, with one line
+    (before: only a "context nearly full" hint, and the next request failed)."""
+    (env["repo"] / "big.txt").write_text("a line of output that the model reads\n" * 220)
+    env["model"].set_window(6000)
+    env["model"].set_script([completion(tool_calls=[("shell", {"command": ["cat", "big.txt"]})])] * 4
+                            + [completion("read it four times")])
+    code, screen = run_repl("read big.txt four times\r/quit\r", "-c", "model_context_window=6000")
     assert code == 0, screen
-    assert "context nearly full (80 of 1000 tokens left): /compact" in screen
+    assert "context compacted (it neared the 4,800-token limit)" in " ".join(screen.split()), screen
+    assert "read it four times" in screen
+    assert all(env["model"].count_tokens(r) <= 6000 for r in env["model"].chat_requests())
 
 
 def test_code_blocks_are_wrapped_not_cut():

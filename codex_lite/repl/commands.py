@@ -163,13 +163,12 @@ def compact(repl: Repl, _: str) -> None:
     try:
         done = repl.session.agent.compact()
     except ModelError as exc:
-        repl.r.line(f"compact failed: {exc}", "red")
+        repl.r.line(f"compact failed: {exc}; nothing changed", "red")
         return
-    if not done.summary:
-        repl.r.line("compact failed: the model gave no summary; nothing changed", "red")
+    if done is None:
+        repl.r.line("nothing to compact yet", "dim")
         return
     repl.r.markdown(done.summary)
-    repl.r.line(f"compacted {done.before} messages into a summary", "green")
 
 
 @command("/init", "write an AGENTS.md for this project")

@@ -148,7 +148,6 @@ class Repl:
     def turn(self, prompt: str) -> None:
         try:
             self.session.agent.run(prompt)
-            self.context_warning()
         except KeyboardInterrupt:
             if not self.stats.turn_ended:  # e.g. Ctrl-C during the wait before a fallback retry
                 self.session.bus(ev.TurnFailed(message="interrupted"))
@@ -156,14 +155,6 @@ class Repl:
             self.r.line(f"error: {type(exc).__name__}: {exc}", "red")
             # calls left unanswered would make every later request invalid
             self.session.agent.close_dangling_calls(f"failed: {type(exc).__name__}")
-
-    def context_warning(self) -> None:
-        """Small models have small windows: say so before the next request overflows."""
-        window = self.config.model_context_window
-        if window and self.stats.last_context > 0.85 * window:
-            left = max(0, window - self.stats.last_context)
-            self.r.line(f"context nearly full ({left} of {window} tokens left): /compact summarises "
-                        "the conversation", "yellow")
 
 
 def main(args: Any, ui: Any = None, out: Any = None) -> int:

@@ -3,7 +3,8 @@
     Stats()                      a bus listener: tokens (history.Tokens), the last request's
                                  context, retries, whether a turn is running
     status_rows(session, stats, policy) -> [(label, value)]    the /status card's rows
-    context_text(window, stats) -> str                         what is left of the context window
+    context_text(agent, stats) -> str       what is left of the context window, where the window
+                                            came from, and the compaction limit
     print_rows(renderer, rows)   the card, values wrapped under their column
 
 Why it looks like this: /status must never fail (a probe that raises is shown as "?" or left
@@ -59,7 +60,7 @@ def status_rows(session: Any, stats: Stats, policy: str) -> list[tuple[str, str]
         ("AGENTS.md", ", ".join(session.agents_files) or "none"),
         ("session", session.id),
         ("tokens", stats.tokens.text()),
-        ("context", context_text(session.config.model_context_window, stats)),
+        ("context", context_text(agent, stats)),
         ("retries", (f"{stats.retries}; turns retried {stats.retried_turns}, "
                      f"recovered {stats.recovered}")),
         ("telemetry", telemetry_text(session)),
@@ -81,11 +82,14 @@ def print_rows(r: Renderer, rows: list[tuple[str, str]]) -> None:
     r.out.flush()
 
 
-def context_text(window: int | None, stats: Stats) -> str:
-    if not window:
-        return f"last request {stats.last_context} tokens (window unknown: set model_context_window)"
-    left = max(0, window - stats.last_context)
-    return f"{left} of {window} tokens left ({100 * left // window}%)"
+def context_text(agent: Any, stats: Stats) -> str:
+    window, limit = agent.window(lookup=True), agent.compact_limit()
+    compacts = f"; compacts past {limit:,}" if limit else ""
+    if not window.tokens:
+        return f"last request {stats.last_context:,} tokens; window unknown (set model_context_window){compacts}"
+    left = max(0, window.tokens - stats.last_context)
+    return (f"{left:,} of {window.tokens:,} tokens left ({100 * left // window.tokens}%); window from "
+            f"{window.source}{compacts}")
 
 
 def telemetry_text(session: Any) -> str:

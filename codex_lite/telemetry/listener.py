@@ -26,6 +26,7 @@ from codex_lite.telemetry.totals import (
     REPAIR_ACTIONS,
     REPAIR_CLASSES,
     TOKEN_FIELDS,
+    TURN_COUNTERS,
     RetryTracker,
     bump,
     empty_totals,
@@ -36,7 +37,7 @@ _busy = [False]  # a flush is running: a signal arriving meanwhile must not star
 
 
 def _new_turn() -> dict[str, Any]:
-    turn: dict[str, Any] = {name: 0 for name in ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors")}
+    turn: dict[str, Any] = {name: 0 for name in TURN_COUNTERS}
     turn["latency_seconds"] = 0.0
     turn["started"] = time.monotonic()
     turn["envelope"] = {}
@@ -185,6 +186,9 @@ class Telemetry:
                         bump(turn["envelope"], action, leak if leak in REPAIR_CLASSES else "other", n)
         elif kind == "tool_result" and not event.ok:
             turn["tool_errors"] += 1
+        elif kind == "context_compacted":  # tokens saved: what the next request no longer resends
+            turn["compactions"] += 1
+            turn["compacted_tokens"] += max(0, int(event.tokens_before) - int(event.tokens_after))
         elif kind == "model_selection":
             self.model = event.model or self.model
             self._usage_line({
@@ -206,7 +210,7 @@ class Telemetry:
             ok = event.kind == "turn_completed"
             line: dict[str, Any] = {"type": "turn", "session": self.session_id, "turn": self.turns,
                                     "model": self.model, "status": "completed" if ok else "failed"}
-            line.update({k: turn[k] for k in ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors")})
+            line.update({k: turn[k] for k in TURN_COUNTERS})
             line["latency_seconds"] = round(turn["latency_seconds"], 3)
             line["duration_seconds"] = round(time.monotonic() - turn["started"], 3)
             line["retries"] = attempts
@@ -216,7 +220,7 @@ class Telemetry:
                 line["error"] = str(event.message)[:300]
             self._usage_line(line)
             delta = empty_totals()
-            delta.update({k: line[k] for k in ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors",
+            delta.update({k: line[k] for k in (*TURN_COUNTERS,
                                                 "latency_seconds", "duration_seconds")})
             delta["turns"], delta["failed_turns"] = 1, 0 if ok else 1
             delta["envelope"] = turn["envelope"]

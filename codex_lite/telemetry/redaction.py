@@ -32,7 +32,8 @@ PRIVATE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Kinds whose remaining fields are not conversation content (error texts come from our own code).
 PUBLIC_KINDS = set(PRIVATE_FIELDS) | {"history_rewind", "usage", "retry", "retry_outcome", "error",
-                                      "turn_completed", "turn_failed", "model_selection", "envelope_repair"}
+                                      "turn_completed", "turn_failed", "model_selection", "envelope_repair",
+                                      "context_compacted"}
 
 _NAME_CACHE: dict[str, bool] = {}
 

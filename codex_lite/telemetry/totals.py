@@ -18,7 +18,8 @@ from codex_lite.retry import REQUEST, SCOPES, TURN
 
 MAX_REASONS = 20                 # distinct retry reasons kept in the summary; the rest are "other"
 MAX_TURN_RETRIES = 50            # retry attempts listed in one turn's usage line
-COUNTERS = ("turns", "failed_turns", "requests", *TOKEN_FIELDS, "tool_calls", "tool_errors",
+TURN_COUNTERS = ("requests", *TOKEN_FIELDS, "tool_calls", "tool_errors", "compactions", "compacted_tokens")
+COUNTERS = ("turns", "failed_turns", *TURN_COUNTERS,
             "retry_attempts", "retry_episodes", "recoveries", "retry_failures", "retry_interrupted")
 FLOATS = ("latency_seconds", "duration_seconds", "wait_seconds")
 # envelope_repair events: action -> leak class -> count (the classes of envelope.CLASSES)
