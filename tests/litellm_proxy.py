@@ -29,6 +29,7 @@ HOST = "127.0.0.1"
 MODEL = "scripted"
 MASTER_KEY = "sk-codex-lite-test-master"
 UPSTREAM_KEY = "sk-scripted-upstream-key"
+WINDOW_MODEL, WINDOW_TOKENS = "scripted-16k", 16384
 
 # Environment that makes LiteLLM start fast and stay offline and quiet.
 QUIET_ENV = {
@@ -118,18 +119,23 @@ async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
 def config_yaml(upstream_base: str, model: str = MODEL, upstream_key: str = UPSTREAM_KEY,
                 master_key: str = MASTER_KEY, timeout: float = 60, custom_auth: bool = True) -> str:
     """The proxy config. JSON is valid YAML, so no YAML library is needed to write it."""
+    def deployment(name: str, **model_info: int) -> dict:
+        entry = {"model_name": name, "litellm_params": {
+            "model": f"openai/{name}",  # its own upstream name: LiteLLM keys model_info by it
+            "api_base": upstream_base,
+            "api_key": upstream_key,
+            "max_retries": 0,  # the OpenAI SDK's own retries
+            "num_retries": 0,
+            "timeout": timeout,
+        }}
+        if model_info:
+            entry["model_info"] = model_info
+        return entry
+
     cfg = {
-        "model_list": [{
-            "model_name": model,
-            "litellm_params": {
-                "model": f"openai/{model}",
-                "api_base": upstream_base,
-                "api_key": upstream_key,
-                "max_retries": 0,  # the OpenAI SDK's own retries
-                "num_retries": 0,
-                "timeout": timeout,
-            },
-        }],
+        # WINDOW_MODEL: the same scripted upstream, with the context window LiteLLM reports as
+        # max_input_tokens on /model_group/info and /model/info (issue 17)
+        "model_list": [deployment(model), deployment(WINDOW_MODEL, max_input_tokens=WINDOW_TOKENS)],
         "litellm_settings": {
             "num_retries": 0,
             "request_timeout": timeout,

@@ -159,7 +159,7 @@ def test_proxy_health_and_models(litellm_proxy):
     r = HTTP.request("GET", litellm_proxy.url + "/v1/models",
                      headers={"Authorization": f"Bearer {litellm_proxy.master_key}"})
     assert r.status == 200
-    assert [m["id"] for m in json.loads(r.data)["data"]] == ["scripted"]
+    assert [m["id"] for m in json.loads(r.data)["data"]] == ["scripted", "scripted-16k"]
 
 
 @pytest.mark.e2e
