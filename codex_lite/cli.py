@@ -169,7 +169,9 @@ _COMMANDS = (
      "Run one task without asking questions. The final answer goes to stdout, progress to stderr. "
      "Exit code 0 on success, 1 on failure, 2 on a command-line mistake, 130 on Ctrl-C, 143 on "
      "SIGTERM, 129 on SIGHUP. Continue an earlier session with `codex-lite exec resume --last "
-     "PROMPT` (the newest) or `codex-lite exec resume ID PROMPT`.", _exec_options),
+     "PROMPT` (the newest) or `codex-lite exec resume ID PROMPT`. A long task compacts the "
+     "conversation before it outgrows the model's context window (set -c model_context_window=N "
+     "when the proxy does not know it).", _exec_options),
     ("resume", "continue an earlier session in the REPL", "Continue an earlier session with its history.",
      _resume_options),
     ("stats", "show token usage and retry statistics from telemetry",
