@@ -25,17 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 from scripted_server import ScriptedServer, completion  # noqa: E402
+from startup import MEASURER  # noqa: E402  (the same wait4() measurement)
 
-MEASURER = """
-import os, sys, time, json
-os.chdir(sys.argv[1])
-t = time.perf_counter()
-null = os.devnull
-pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ, file_actions=[
-    (os.POSIX_SPAWN_OPEN, 1, null, os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, null, os.O_WRONLY, 0)])
-_, status, usage = os.wait4(pid, 0)
-print(json.dumps([time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status)]))
-"""
 LINE = "0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .....\n"  # 81 bytes
 
 
