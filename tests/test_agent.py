@@ -234,3 +234,25 @@ def test_a_nudge_then_a_good_call_completes_the_turn(make_agent, server, tmp_pat
     assert result.ok and (tmp_path / "c.txt").exists()
     first_answer = server.chat_requests()[1]["messages"][-1]
     assert first_answer["role"] == "tool" and '{"command": ["bash", "-lc", "ls -la"]}' in first_answer["content"]
+
+
+def test_a_fallback_after_a_compaction_rewinds_to_the_prompt_not_into_the_summary(make_agent, server, tmp_path):
+    """Issue 17: compaction moves the running prompt; a fallback retry must drop its attempt from
+    where the prompt is now (else the prompt is sent twice, or the summary is cut)."""
+    from codex_lite.context_window import Window
+
+    (tmp_path / "big.txt").write_text("a line of output\n" * 500)
+    agent, seen, _ = make_agent(*[completion(tool_calls=[("shell", {"command": ["cat", "big.txt"]})])] * 3,
+                                completion("first done"), completion(reasoning_content="thinking only"),
+                                completion("second done"))
+    server.set_window(10 ** 6, summary="SUMMARY: read big.txt three times")  # answers summary requests
+    assert agent.run("read big.txt three times").ok
+    agent.window_of = lambda model, lookup: Window(6000, "test")  # the next request is over 4,800
+    assert agent.run("and now?").text == "second done"
+    second = seen[seen.index(of(seen, ev.TurnStarted)[-1]):]
+    assert [e.reason for e in of(second, ev.ContextCompacted)] == ["auto"]
+    history = agent.history
+    assert history[1]["content"].startswith("Summary of the conversation so far")
+    assert [m.get("content") for m in history].count("and now?") == 1
+    assert history[-2:] == [{"role": "user", "content": "and now?"},
+                            {"role": "assistant", "content": "second done"}]
