@@ -251,7 +251,7 @@ def test_a_fallback_after_a_compaction_rewinds_to_the_prompt_not_into_the_summar
     assert agent.run("and now?").text == "second done"
     second = seen[seen.index(of(seen, ev.TurnStarted)[-1]):]
     assert [e.reason for e in of(second, ev.ContextCompacted)] == ["auto"]
-    history = agent.history
+    history = agent.history.messages
     assert history[1]["content"].startswith("Summary of the conversation so far")
     assert [m.get("content") for m in history].count("and now?") == 1
     assert history[-2:] == [{"role": "user", "content": "and now?"},

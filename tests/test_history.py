@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from codex_lite import events as ev
-from codex_lite.history import SUMMARY_INTRO, History, Tokens, close_dangling_calls
+from codex_lite.history import SUMMARY_INTRO, SUMMARY_PROMPT, History, Tokens, close_dangling_calls
+from codex_lite.token_estimate import TokenEstimator
 
 
 def call(call_id: str) -> dict:
@@ -62,13 +63,16 @@ def test_compact_keeps_the_instructions_and_the_last_turns():
     for n in range(3):
         h.append({"role": "user", "content": f"turn {n}"})
         h.append({"role": "assistant", "content": f"answer {n}"})
-    assert h.summary_request()[-1]["role"] == "user" and len(h.summary_request()) == 8
-    assert h.compact("the gist", keep_turns=1) == 7
+    count = TokenEstimator().tokens
+    request = h.summary_request(5, 10_000, count)
+    assert request[0]["content"] == "instructions and AGENTS.md" and len(request) == 6
+    assert request[-1] == {"role": "user", "content": SUMMARY_PROMPT}
+    assert h.compact("the gist", 5) == 7
     assert [m["content"] for m in h.messages] == ["instructions and AGENTS.md", SUMMARY_INTRO + "the gist",
                                                   "turn 2", "answer 2"]
     assert h.preamble_length() == 1 and h.to_send() == h.messages
     assert replay(seen) == h.messages
-    h.compact("shorter")
+    h.compact("shorter", len(h.messages))
     assert [m["role"] for m in h.messages] == ["system", "user"]
 
 
