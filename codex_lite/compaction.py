@@ -1,7 +1,8 @@
 """A bounded conversation: what is resent of old tool output, and compaction into a summary.
 
     Resender().view(messages, cap_bytes=None)   the messages to send: tool results older than
-                                                KEEP_WHOLE_ROUNDS rounds cut to head and tail
+                                                KEEP_WHOLE_ROUNDS rounds cut to head and tail,
+                                                older than OLD_ROUNDS to a line or two
     plan(messages, preamble, budget, count)     where the verbatim tail starts (None: nothing to do)
     summary_request(messages, preamble, cut, budget, count)   the messages asking for a summary
     summary_message(summary, prompt)            the user message that replaces the older part
@@ -27,6 +28,8 @@ from codex_lite.token_estimate import BYTES_PER_TOKEN
 
 KEEP_WHOLE_ROUNDS = 3       # the newest tool rounds whose results are resent whole
 OLD_RESULT_BYTES = 2048     # what is resent of an older tool result: head and tail together
+OLD_ROUNDS = 10             # past this many rounds, a result is resent as ANCIENT_RESULT_BYTES:
+ANCIENT_RESULT_BYTES = 256  # so bytes sent grow about linearly even with no window known
 SUMMARY_SHARE = 4           # a summary may take at most 1/SUMMARY_SHARE of the limit
 TAIL_SHARE = 3              # the verbatim tail aims at 1/TAIL_SHARE of the limit
 PROMPT_BYTES = 8192         # the running request, quoted verbatim in the summary message, at most
@@ -77,13 +80,15 @@ class Resender:
 
     def view(self, messages: list[dict[str, Any]], cap_bytes: int | None = None) -> list[dict[str, Any]]:
         """`messages` with tool results older than the last KEEP_WHOLE_ROUNDS rounds cut to
-        OLD_RESULT_BYTES, and newer ones cut to `cap_bytes` (a single result larger than a quarter
-        of the limit cannot be resent whole however recent)."""
+        OLD_RESULT_BYTES (past OLD_ROUNDS to ANCIENT_RESULT_BYTES), and newer ones cut to
+        `cap_bytes` (a single result larger than a quarter of the limit cannot be resent whole
+        however recent)."""
         rounds, out = 0, []
         for message in reversed(messages):
             if message.get("role") == "assistant" and message.get("tool_calls"):
                 rounds += 1
-            keep = OLD_RESULT_BYTES if rounds >= KEEP_WHOLE_ROUNDS else cap_bytes
+            keep = (cap_bytes if rounds < KEEP_WHOLE_ROUNDS else OLD_RESULT_BYTES if rounds < OLD_ROUNDS
+                    else ANCIENT_RESULT_BYTES)
             if message.get("role") == "tool" and keep is not None:
                 message = self._cut_message(message, keep)
             out.append(message)

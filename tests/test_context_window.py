@@ -124,6 +124,13 @@ def test_old_tool_output_is_resent_cut_and_the_conversation_stays_whole():
     assert all(r is m for r, m in zip(results[3:], [m for m in messages if m["role"] == "tool"][3:]))
 
 
+def test_results_older_than_ten_rounds_are_resent_as_a_line_or_two():
+    sent = compaction.Resender().view(_conversation(12))
+    results = [m["content"] for m in sent if m["role"] == "tool"]
+    assert all(len(r) < 700 for r in results[:2]) and all(2000 < len(r) < 2600 for r in results[2:9])
+    assert json.loads(results[0])["output"].startswith("line 0 of round 0")
+
+
 def test_a_huge_recent_result_is_cut_to_the_cap():
     messages = _conversation(1, size=200_000)
     sent = compaction.Resender().view(messages, cap_bytes=16_000)
