@@ -25,7 +25,7 @@ import urllib3
 
 from codex_lite.config import Provider
 from codex_lite import events as ev
-from codex_lite.context_window import OVERFLOW_STATUSES, is_overflow
+from codex_lite.context_window import OVERFLOW_STATUSES, SANE_WINDOWS, is_overflow
 from codex_lite.events import duration_text
 from codex_lite.json_limits import JSONTooDeep, json_type, loads
 from codex_lite.retry import REQUEST, RequestPolicy
@@ -131,7 +131,8 @@ class Client:
                     continue
                 info = item.get("model_info") if isinstance(item.get("model_info"), dict) else item
                 tokens = info.get("max_input_tokens")
-                if isinstance(tokens, (int, float)) and not isinstance(tokens, bool) and 0 < tokens < 1e9:
+                if isinstance(tokens, (int, float)) and not isinstance(tokens, bool) \
+                        and SANE_WINDOWS[0] <= tokens <= SANE_WINDOWS[1]:
                     return int(tokens), f"{path} of the proxy"
         return None, "unknown"
 

@@ -22,6 +22,7 @@ from codex_lite.records import dataclass
 
 AUTO_COMPACT_FRACTION = 0.8  # of the window: room for the answer and for the estimate's error
 LOOKUP_FLOOR = 4096  # tokens: smaller requests fit any window worth using, so the proxy is not asked
+SANE_WINDOWS = (1024, 10 ** 9)  # a proxy's answer outside these is ignored (it would compact every request)
 
 # Lower-cased pieces of the messages servers answer when the prompt does not fit the context.
 OVERFLOW_MARKERS = (

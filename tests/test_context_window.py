@@ -159,3 +159,50 @@ def test_the_summary_is_a_user_message_that_quotes_the_request():
     assert message["content"].endswith("fix the tests")
     long = compaction.summary_message("word " * 100_000, None, 16384)
     assert len(long["content"]) < 16384 + 1000  # at most a quarter of the limit
+
+
+@pytest.fixture
+def proxy_info():
+    """A stand-in for LiteLLM's model-info endpoints: `answers[path]` is the JSON body (404 without)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(answers[self.path]).encode() if self.path in answers else b"{}"
+            self.send_response(200 if self.path in answers else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield answers, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_window_a_proxy_reports_is_read_and_checked(proxy_info):
+    from codex_lite.client import Client
+    from codex_lite.config import Provider
+
+    answers, url = proxy_info
+    client = Client(Provider(id="litellm", base_url=url, is_litellm=True))
+    answers["/model_group/info"] = {"data": [{"model_group": "other", "max_input_tokens": 4096},
+                                             {"model_group": "m", "max_input_tokens": 16384.0}]}
+    assert client.max_input_tokens("m") == (16384, "/model_group/info of the proxy")
+    answers["/model_group/info"] = {"data": [{"model_group": "m", "max_input_tokens": 100}]}  # nonsense
+    answers["/model/info"] = {"data": [{"model_name": "m", "model_info": {"max_input_tokens": 8192}}]}
+    assert client.max_input_tokens("m") == (8192, "/model/info of the proxy")
+    for odd in ("16384", None, True, 1e12, [], {"x": 1}):
+        answers["/model/info"] = {"data": [{"model_name": "m", "model_info": {"max_input_tokens": odd}}]}
+        assert client.max_input_tokens("m") == (None, "unknown")
+    answers["/model/info"] = {"data": "not a list"}
+    assert client.max_input_tokens("m") == (None, "unknown")
+    plain = Client(Provider(id="ollama", base_url=url))  # not LiteLLM: not asked at all
+    assert plain.max_input_tokens("m") == (None, "unknown")
