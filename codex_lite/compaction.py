@@ -7,16 +7,12 @@
     summary_request(messages, preamble, cut, budget, count)   the messages asking for a summary
     summary_message(summary, prompt)            the user message that replaces the older part
 
-Why: every request resends the whole conversation, so with commands printing kilobytes the bytes
-sent grew with the square of the rounds, and a small window overflowed after a few rounds. Old
-output is rarely needed whole (the model already acted on it), so only its head and tail are
-resent; the session file keeps it whole. When the conversation still nears the window, the older
-part becomes a summary written by the model, while the system instructions (AGENTS.md included)
-and the last rounds stay verbatim.
-
-Trust: the summary is the model's text about the conversation, tool output included, so it is sent
-as a *user* message introduced as a summary, never as system text: a hostile command output that
-says "SYSTEM: ..." stays quoted data after compaction as it was before.
+Why: every request resends the conversation, so bytes sent grew with the square of the rounds and
+a small window overflowed within a few rounds. Old output is rarely needed whole (the model acted
+on it already), so only its head and tail are resent; the session file keeps it whole. Near the
+window, the older part becomes a model-written summary; the system instructions (AGENTS.md
+included) and the last rounds stay verbatim. The summary may quote tool output, so it is a *user*
+message, never system text: a hostile output saying "SYSTEM: ..." stays data after compaction.
 """
 
 from __future__ import annotations

@@ -8,10 +8,9 @@
     compact_limit(window, configured)   the token count past which a request compacts first
     is_overflow(text)                   does this error message say the context is too long?
 
-Small local models behind LiteLLM often have 8k-32k windows. Knowing the window lets the agent
-compact before a request fails; recognising the failure lets it recover when the estimate was wrong
-or the window unknown. The messages below are the real ones of each server (tests/test_context_window.py
-cites where each was seen).
+Knowing the window lets the agent compact before a request fails; recognising the failure lets it
+recover when the estimate was wrong or the window unknown. tests/test_context_window.py cites where
+each server's message was seen.
 """
 
 from __future__ import annotations
@@ -24,23 +23,15 @@ AUTO_COMPACT_FRACTION = 0.8  # of the window: room for the answer and for the es
 LOOKUP_FLOOR = 4096  # tokens: smaller requests fit any window worth using, so the proxy is not asked
 SANE_WINDOWS = (1024, 10 ** 9)  # a proxy's answer outside these is ignored (it would compact every request)
 
-# Lower-cased pieces of the messages servers answer when the prompt does not fit the context.
+# Lower-cased pieces of the messages servers answer when the prompt does not fit the context (OpenAI,
+# vLLM, LiteLLM, llama.cpp, Ollama, LM Studio, llama-cpp-python, Anthropic, Bedrock, Gemini, old vLLM).
 OVERFLOW_MARKERS = (
-    "maximum context length",               # OpenAI, vLLM, LiteLLM: "This model's maximum context length is N"
-    "context_length_exceeded",              # OpenAI's error code
-    "exceeds the context window",           # OpenAI: "Your input exceeds the context window of this model"
-    "contextwindowexceedederror",           # LiteLLM's exception name, whatever the upstream said
-    "exceeds the available context size",   # llama.cpp server and Ollama (exceed_context_size_error)
-    "exceed_context_size_error",
-    "context size has been exceeded",       # llama.cpp server, older
-    "exceed context window",                # llama-cpp-python: "Requested tokens (N) exceed context window of M"
-    "greater than the context length",      # LM Studio: "number of tokens to keep ... greater than the context length"
-    "prompt is too long",                   # Anthropic through LiteLLM
-    "input is too long",                    # Bedrock through LiteLLM
-    "input tokens exceed the configured limit",
-    "is longer than the model's context length",
-    "exceeds the maximum number of tokens allowed",  # Gemini through LiteLLM
-    "max_tokens must be at least 1",        # vLLM before 0.5 when the prompt filled the window
+    "maximum context length", "context_length_exceeded", "exceeds the context window",
+    "contextwindowexceedederror", "exceeds the available context size", "exceed_context_size_error",
+    "context size has been exceeded", "exceed context window", "greater than the context length",
+    "prompt is too long", "input is too long", "input tokens exceed the configured limit",
+    "is longer than the model's context length", "exceeds the maximum number of tokens allowed",
+    "max_tokens must be at least 1",
 )
 OVERFLOW_STATUSES = (400, 413, 422, 500)  # 413: a front server's body limit; 500: older llama.cpp
 
