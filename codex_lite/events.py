@@ -213,8 +213,9 @@ class ContextCompacted(Event):
         why = {"auto": f"it neared the {self.limit:,}-token limit" if self.limit else "it grew too long",
                "overflow": "the server said it no longer fits the context window",
                "manual": "/compact"}.get(self.reason, self.reason)
-        return (f"context compacted ({why}): {self.messages} older messages summarised, about "
-                f"{self.tokens_before:,} -> {self.tokens_after:,} tokens")
+        older = "1 older message" if self.messages == 1 else f"{self.messages} older messages"
+        return (f"context compacted ({why}): {older} summarised, about {self.tokens_before:,} -> "
+                f"{self.tokens_after:,} tokens")
 
 
 @dataclass

@@ -92,6 +92,10 @@ def test_a_second_overflow_is_one_clear_line_and_exit_1(model, run_cli, repo):
     assert last.startswith("error: the conversation does not fit the model's context window, even after "
                            "compacting it: "), result.describe()
     assert "maximum context length is 3500 tokens" in last
+    said = [x for x in result.stderr.splitlines() if x.startswith("context compacted")]
+    assert len(said) == 1 and said[0].startswith(
+        "context compacted (the server said it no longer fits the context window): 1 older message "
+        "summarised, about "), result.stderr
     assert "Traceback" not in result.stderr
 
 
