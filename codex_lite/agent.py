@@ -34,9 +34,9 @@ from codex_lite.answer import Answer, parse_answer
 from codex_lite.client import Client, ModelError
 from codex_lite.context_window import LOOKUP_FLOOR, Window, compact_limit
 from codex_lite.history import History, Tokens
-from codex_lite.token_estimate import BYTES_PER_TOKEN, TokenEstimator
 from codex_lite.records import dataclass
 from codex_lite.retry import TurnPolicy
+from codex_lite.token_estimate import BYTES_PER_TOKEN, TokenEstimator
 from codex_lite.tools import calls as tool_calls
 from codex_lite.tools.children import Terminated
 from codex_lite.tools.toolbox import ToolBox
