@@ -126,7 +126,7 @@ class Agent:
         limit = self.compact_limit()
         view = self.to_send()
         before = self.estimator.tokens(view, self.tools.specs)
-        reference = limit or before  # window unknown: aim below what was just too much
+        reference = min(limit, before) if limit else before  # /compact early, or no window known
         preamble = self.history.preamble_length()
         cut = compaction.plan(view, preamble, reference // compaction.TAIL_SHARE, self.estimator.tokens)
         if cut is None:
