@@ -8,15 +8,14 @@ must continue from the summary. Commands print 8 KiB each, like the issue's meas
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 from litellm_proxy import WINDOW_MODEL, WINDOW_TOKENS
 from scripted_server import completion
-from test_tmux import Tmux
+from support.cli import CODEX, cli_env
+from support.tmux import Tmux
 
 from codex_lite import compaction, rollout
-from conftest import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -168,7 +167,7 @@ def test_the_repl_compacts_by_itself_and_says_so(model, litellm_proxy, codex_hom
     model.set_script(cat_rounds(12) + [completion("twelve reads done")])
     term = Tmux(env, repo)
     try:
-        term.start([sys.executable, "-m", "codex_lite", "-m", WINDOW_MODEL, "-c", "approval_policy=never",
+        term.start([*CODEX, "-m", WINDOW_MODEL, "-c", "approval_policy=never",
                     "-c", "retry.wait_seconds=0"], width=100, height=40)
         term.wait_for("/help for commands")
         term.type("read big.txt twelve times")
