@@ -17,10 +17,9 @@ The conversation itself is history.History's (`agent.history`): the agent append
 a summarising request without tools), close_dangling_calls(reason) after a turn that raised, and
 append/restore when a session is resumed.
 
-The conversation is kept inside the model's context window (compaction.py): old tool output is
-resent cut to its head and tail; before a request would pass the compaction limit the older part
-becomes a model-written summary; a server that still says "too long" gets one compaction and one
-retry, and a second "too long" fails the turn with one line (ContextOverflow).
+The conversation stays inside the model's window (compaction.py): old tool output is resent cut;
+before a request would pass the limit the older part becomes a summary; a server's "too long"
+gets one compaction and one retry, a second one fails the turn (ContextOverflow).
 """
 
 from __future__ import annotations
@@ -119,10 +118,8 @@ class Agent:
         self.history.close_dangling_calls(reason)
 
     def compact(self, reason: str = "manual") -> Compaction | None:
-        """Replace the older part of the conversation with a summary the model writes (one request
-        without tools); the system instructions and the newest rounds stay verbatim (compaction.py).
-        None when there is nothing older to summarise; CompactionFailed (nothing changed) when no
-        summary could be had. Emits ContextCompacted."""
+        """The older part of the conversation becomes a summary the model writes (a request without
+        tools). None: nothing older to summarise; CompactionFailed: no summary, nothing changed."""
         limit = self.compact_limit()
         view = self.to_send()
         before = self.estimator.tokens(view, self.tools.specs)
@@ -256,7 +253,7 @@ class Agent:
         return compact_limit(self.window(lookup), self.auto_compact_limit)
 
     def _cap(self) -> int | None:
-        """The most of one recent tool result that is resent: a quarter of the limit."""
+        """The most resent of one recent tool result: a quarter of the limit."""
         limit = self.compact_limit()
         return limit * BYTES_PER_TOKEN // 4 if limit else None
 
@@ -264,9 +261,8 @@ class Agent:
         return self.history.to_send(self._cap())
 
     def _prepare(self) -> list[dict[str, Any]]:
-        """The messages of the next request, compacted first when they would pass the limit. A
-        failed automatic compaction is not the end: the request may still fit, and an overflow
-        gets its own compaction."""
+        """The next request's messages, compacted first past the limit (if that fails the request
+        may still fit, and an overflow gets its own compaction)."""
         messages = self.to_send()
         tokens = self.estimator.tokens(messages, self.tools.specs)
         limit = self.compact_limit(lookup=tokens > LOOKUP_FLOOR)
@@ -299,8 +295,7 @@ class Agent:
             raise
 
     def _overflow(self, exc: ModelError, why: str) -> ContextOverflow:
-        window = self.window()
-        size = f" ({window.describe()})" if window.tokens else ""
+        size = f" ({self.window().tokens:,} tokens)" if self.window().tokens else ""
         return ContextOverflow(f"the conversation does not fit the model's context window{size}, {why}: "
                                f"{exc}", exc.status, overflow=True)
 

@@ -39,7 +39,7 @@ FALLBACK_STATUSES = (400, 404, 405, 501)  # a model-list endpoint this server do
 class ModelError(Exception):
     """A request that failed for good; the message is meant for the user as it is. `unreachable`
     is set when no server answered at all (nothing listens there, or the name does not resolve);
-    `overflow` when the server said the conversation does not fit the model's context window."""
+    `overflow` when the server said the context is too long."""
 
     def __init__(self, message: str, status: int | None = None, unreachable: bool = False,
                  overflow: bool = False):
@@ -115,9 +115,8 @@ class Client:
         return []
 
     def max_input_tokens(self, model: str) -> tuple[int | None, str]:
-        """(the context window LiteLLM knows for `model`, which endpoint said so); (None, "unknown")
-        from any other server, or when the proxy does not know it. One short attempt per endpoint:
-        a proxy that cannot answer this must not delay the task."""
+        """(LiteLLM's max_input_tokens for `model`, the endpoint that said it), else (None, "unknown").
+        One short attempt per endpoint: this must not delay the task."""
         if not self.provider.is_litellm:
             return None, "unknown"
         root = self.provider.root_url

@@ -197,19 +197,17 @@ class EnvelopeRepair(Event):
 
 @dataclass
 class ContextCompacted(Event):
-    """The older part of the conversation became a model-written summary: `reason` "auto" (before a
-    request would pass the compaction limit), "overflow" (the server said the context was too long)
-    or "manual" (/compact). Token counts are estimates of the request before and after."""
+    """The older part of the conversation became a model-written summary; `reason`: "auto", "overflow"
+    or "manual"; tokens: estimates of the next request before and after."""
 
     kind: ClassVar[str] = "context_compacted"
     reason: str = "auto"
     tokens_before: int = 0
     tokens_after: int = 0
-    messages: int = 0  # how many messages the summary replaced
-    limit: int = 0     # the compaction limit in tokens (0: none known)
+    messages: int = 0  # how many the summary replaced
+    limit: int = 0     # the compaction limit (0: none)
 
     def summary(self) -> str:
-        """The one line front ends show."""
         why = {"auto": f"it neared the {self.limit:,}-token limit" if self.limit else "it grew too long",
                "overflow": "the server said it no longer fits the context window",
                "manual": "/compact"}.get(self.reason, self.reason)
