@@ -275,10 +275,12 @@ def _undo_hint(session: Any, args: Any) -> None:
     snapshots = session.snapshots
     if snapshots is None or not (snapshots.recorded or snapshots.problem or snapshots.incomplete):
         return
-    where = f" -C {visible(session.cwd)}" if args.cd else ""
     if snapshots.recorded and not snapshots.incomplete:
-        line = (f"to undo this run's patches ({snapshots.recorded} files): codex-lite undo{where} "
-                f"--session {session.id}")
+        from shlex import quote  # only here: exec's start-up does not pay for shlex
+
+        where = f" -C {quote(visible(session.cwd))}" if args.cd else ""
+        count = f"{snapshots.recorded} file{'s' if snapshots.recorded != 1 else ''}"
+        line = f"to undo this run's patches ({count}): codex-lite undo{where} --session {session.id}"
     else:
         line = snapshots.problem or "this run's patches were too big for [undo] max_bytes: they cannot be undone"
     try:

@@ -215,3 +215,21 @@ def test_two_patches_and_a_move_in_one_turn_come_back_as_before_the_turn(model, 
     assert u.returncode == 0, u.describe()
     assert (git_repo / "calc.py").read_text() == ORIGINAL_CALC  # the state before the turn, not between
     assert not (git_repo / "lib").exists()
+
+
+def test_the_undo_hint_is_a_command_that_works_as_printed(model, run_cli, tmp_path, git_repo):
+    """One file is "1 file"; a -C folder with a space is quoted, so the line can be pasted."""
+    spaced = tmp_path / "my project"
+    git_repo.rename(spaced)
+    one_file = "*** Begin Patch\n*** Add File: only.txt\n+one\n*** End Patch"
+    r = patch_run(model, run_cli, one_file, "-C", str(spaced), cwd=tmp_path)
+    assert r.returncode == 0, r.describe()
+    line = next(x for x in r.stderr.splitlines() if "codex-lite undo" in x)
+    assert "(1 file):" in line, line
+    command = line.split(": ", 2)[-1]
+    assert command.startswith("codex-lite undo -C '") and "my project'" in command, command
+    import shlex
+    argv = shlex.split(command)
+    u = run_cli(*argv[1:], "--yes", cwd=tmp_path)
+    assert u.returncode == 0, u.describe()
+    assert not (spaced / "only.txt").exists()
